@@ -1,0 +1,1 @@
+"""Admin API for directory editors and coordinators (FastAPI, /admin/api/v1)."""

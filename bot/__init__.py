@@ -1,0 +1,1 @@
+"""Familjeguiden: the conversation core, settings, database and composition root."""

@@ -1,0 +1,86 @@
+"""The composition root: builds every part in order and wires the FastAPI app.
+
+Nothing is constructed at import time; `build(settings)` is called by `familjeguiden serve`
+and by tests, each with its own settings, database and clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, system_clock
+from bot.db import SessionFactory, make_engine, make_session_factory, migrate
+from bot.dto import Channel
+from bot.senders import StoredOnlySender, TextSender
+from bot.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    """Everything a request or an update handler may need, built once per app."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    clock: Clock
+    senders: dict[Channel, TextSender] = field(default_factory=dict)
+
+
+def get_ctx(request: Request) -> AppContext:
+    """FastAPI dependency: the app's context."""
+    return request.app.state.ctx
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = system_clock,
+    engine: AsyncEngine | None = None,
+    run_migrations: bool = True,
+) -> FastAPI:
+    """Create the app. Tests pass their own engine (already migrated) and a FakeClock."""
+    settings = settings or Settings()
+    engine = engine or make_engine(settings.database_url)
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        clock=clock,
+        senders={Channel.web: StoredOnlySender()},
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if run_migrations:
+            await migrate(engine)
+        # Feature start-up hooks (seed the directory, start Telegram, the scheduler ...).
+        for hook in app.state.startup_hooks:
+            await hook(ctx)
+        try:
+            yield
+        finally:
+            for hook in reversed(app.state.shutdown_hooks):
+                await hook(ctx)
+            await engine.dispose()
+
+    app = FastAPI(title="Familjeguiden", version="0.1.0", lifespan=lifespan)
+    app.state.ctx = ctx
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+    app.dependency_overrides[get_settings] = lambda: settings
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """Liveness probe."""
+        return {"status": "ok"}
+
+    # Features register their routers and start-up hooks here, one line each.
+    return app

@@ -1,0 +1,1 @@
+"""Case (ärende) tables for the handoff to a coordinator (issue 4)."""

@@ -1,0 +1,64 @@
+"""The `familjeguiden` command: serve, match, admin and db sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.settings import Settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.app import build
+
+    settings = Settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    uvicorn.run(build(settings), host=host, port=port, log_level=settings.log_level.lower())
+    return 0
+
+
+def _db_upgrade(_args: argparse.Namespace) -> int:
+    from bot.db import make_engine, migrate
+
+    async def run() -> None:
+        engine = make_engine(Settings().database_url)
+        await migrate(engine)
+        await engine.dispose()
+
+    asyncio.run(run())
+    print("database is at the newest revision")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="familjeguiden", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the web chat, APIs and (if configured) bots")
+    serve.add_argument("--host", default=None, help="default 127.0.0.1 (HOST)")
+    serve.add_argument("--port", type=int, default=None, help="default 8000 (PORT)")
+    serve.set_defaults(func=_serve)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+
+    # Feature sub-commands register themselves below (match, admin ...).
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Database engine, sessions and schema set-up: the one place that knows about drivers.
+
+The app is async end to end (aiogram and the SMS webhook are async), so sessions are
+sqlmodel's AsyncSession with expire_on_commit=False: nothing is lazy-loaded after a commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.settings import normalise_database_url
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine; SQLite gets WAL and foreign keys, Postgres a sane pool."""
+    url = normalise_database_url(url)
+    if url.startswith("sqlite"):
+        in_memory = url.endswith(":memory:") or url.rstrip("/").endswith("sqlite+aiosqlite:")
+        options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+        if in_memory:
+            options["poolclass"] = StaticPool  # one shared in-memory database per engine
+        engine = create_async_engine(url, **options, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_session_factory(engine: AsyncEngine) -> SessionFactory:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def import_models() -> None:
+    """Import every module that defines tables, so SQLModel.metadata is complete."""
+    import admin.models  # noqa: F401
+    import bot.case_models
+    import bot.models
+    import bot.sms_models  # noqa: F401
+    import directory.models  # noqa: F401
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    import_models()
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade)
+
+
+async def create_all(engine: AsyncEngine) -> None:
+    """Create tables straight from the models: for throwaway test databases only."""
+    import_models()
+    async with engine.begin() as conn:
+        await conn.run_sync(SQLModel.metadata.create_all)
+
+
+async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency body: one session per request."""
+    async with factory() as session:
+        yield session

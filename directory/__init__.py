@@ -1,0 +1,1 @@
+"""The service directory: models, bundled data, store functions and the matcher."""

@@ -1,0 +1,115 @@
+"""Shared fixtures: a fresh database per test (SQLite always, PostgreSQL when configured).
+
+PostgreSQL runs when TEST_DATABASE_URL is set (CI sets it); each test gets its own schema.
+With FG_REQUIRE_SERVICES=1 (CI), a missing PostgreSQL or chromium fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import FakeClock
+from bot.db import SessionFactory, create_all, make_engine, make_session_factory
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+REQUIRE_SERVICES = os.environ.get("FG_REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with a clear reason, or fail in CI where every service must be present."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"FG_REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def postgres_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        skip_or_fail(
+            "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1/test)"
+        )
+    return url  # type: ignore[return-value]
+
+
+async def make_test_engine(kind: str) -> tuple[AsyncEngine, str | None]:
+    """An empty database with every table: in-memory SQLite, or a fresh Postgres schema."""
+    if kind == "sqlite":
+        engine = make_engine("sqlite://")
+        await create_all(engine)
+        return engine, None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(postgres_url())
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    await admin.dispose()
+    engine = make_engine(postgres_url(), connect_args={"options": f"-csearch_path={schema}"})
+    await create_all(engine)
+    return engine, schema
+
+
+async def drop_test_engine(engine: AsyncEngine, schema: str | None) -> None:
+    if schema is not None:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    """A fresh database per test, on SQLite and (when configured) on PostgreSQL."""
+    eng, schema = await make_test_engine(request.param)
+    yield eng
+    await drop_test_engine(eng, schema)
+
+
+@pytest.fixture
+async def sqlite_engine() -> AsyncIterator[AsyncEngine]:
+    """SQLite only, for tests whose subject is not the database."""
+    eng, schema = await make_test_engine("sqlite")
+    yield eng
+    await drop_test_engine(eng, schema)
+
+
+@pytest.fixture
+async def pg_engine() -> AsyncIterator[AsyncEngine]:
+    """PostgreSQL only (row locking, several workers)."""
+    eng, schema = await make_test_engine("postgres")
+    yield eng
+    await drop_test_engine(eng, schema)
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> SessionFactory:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+async def session(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    async with sessions() as s:
+        yield s
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Monday 23 Nov 2026, 10:00 in Stockholm: office hours."""
+    return FakeClock(datetime(2026, 11, 23, 10, 0, tzinfo=STOCKHOLM))
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        skip_or_fail(
+            f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+        )
+    return CHROMIUM
