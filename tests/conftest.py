@@ -23,6 +23,8 @@ from bot.db import SessionFactory, create_all, make_engine, make_session_factory
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 REQUIRE_SERVICES = os.environ.get("FG_REQUIRE_SERVICES") == "1"
+# Fixtures of the fake servers (fake_telegram ...), available to every test.
+pytest_plugins = ["tests.fake_telegram"]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
