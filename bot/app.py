@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import case_jobs
 from bot.clock import Clock, system_clock
 from bot.db import SessionFactory, make_engine, make_session_factory, migrate
 from bot.dto import Channel
+from bot.handoff import CaseHandoff
 from bot.senders import StoredOnlySender, TextSender
 from bot.settings import Settings, get_settings
 
@@ -32,6 +34,15 @@ class AppContext:
     sessions: SessionFactory
     clock: Clock
     senders: dict[Channel, TextSender] = field(default_factory=dict)
+    # The handoff to coordinators (bot.ports.Handoff for the core; inbox, API, group).
+    handoff: CaseHandoff = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.handoff = CaseHandoff(
+            clock=self.clock,
+            senders=self.senders,  # the same dict: channels add their senders later
+            default_municipality=self.settings.default_municipality,
+        )
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -83,4 +94,5 @@ def build(
         return {"status": "ok"}
 
     # Features register their routers and start-up hooks here, one line each.
+    case_jobs.install(app)
     return app

@@ -1,0 +1,218 @@
+"""The handoff to a coordinator: implements bot.ports.Handoff and the coordinator's side.
+
+The core decides when (the parent asks for a person and consents); this decides what
+happens: the case, the acknowledgement with an answer time, relays to the coordinators,
+and coordinator replies reaching the parent on their own channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Protocol
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import cases, conversations, handoff_texts
+from bot.case_models import SupportCase
+from bot.clock import Clock
+from bot.dto import Channel, Reply
+from bot.models import Author, Conversation, ConversationMessage
+from bot.office_hours import office_hours_for
+from bot.ports import HandoffOpened
+from bot.senders import TextSender
+from directory.models import Service
+
+log = logging.getLogger(__name__)
+
+# Where the core keeps the ids of services it has shown (Conversation.context).
+SHOWN_SERVICES_KEYS = ("shown_service_ids", "shown", "service_ids")
+_SCORE = re.compile(r"^\s*([1-5])\s*[.!]?\s*$")
+
+
+class CaseNotifier(Protocol):
+    """Tells coordinators about case events (the Telegram group; logs otherwise)."""
+
+    async def case_opened(
+        self, *, session: AsyncSession, case: SupportCase, conversation: Conversation
+    ) -> None: ...
+
+    async def parent_wrote(
+        self, *, session: AsyncSession, case: SupportCase, message: ConversationMessage
+    ) -> None: ...
+
+    async def case_overdue(self, *, session: AsyncSession, case: SupportCase) -> None: ...
+
+
+class DeliveryError(Exception):
+    """A coordinator's reply was stored but the parent's channel refused it."""
+
+
+class CaseHandoff:
+    """bot.ports.Handoff for the core, plus reply/close for the inbox, API and group."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        senders: dict[Channel, TextSender],
+        default_municipality: str,
+    ) -> None:
+        self.clock = clock
+        self.senders = senders  # the app's dict: channels add their sender at start-up
+        self.default_municipality = default_municipality
+        self.notifiers: list[CaseNotifier] = []
+
+    def municipality_of(self, conversation: Conversation) -> str:
+        return conversation.municipality or self.default_municipality
+
+    def consent_text(self, *, conversation: Conversation) -> str:
+        return handoff_texts.consent(
+            municipality=self.municipality_of(conversation), language=conversation.language
+        )
+
+    async def open_case(
+        self, *, session: AsyncSession, conversation: Conversation, consent_text: str, at: datetime
+    ) -> HandoffOpened:
+        if not consent_text.strip():
+            raise ValueError("a case needs the consent wording the parent agreed to")
+        municipality = self.municipality_of(conversation)
+        hours = await office_hours_for(session=session, municipality=municipality)
+        case = await cases.open_or_reopen(
+            session=session,
+            conversation=conversation,
+            municipality=municipality,
+            consent_text=consent_text,
+            services=await self._suggested(session=session, conversation=conversation),
+            at=at,
+            hours=hours,
+        )
+        await self._notify("case_opened", session=session, case=case, conversation=conversation)
+        text = handoff_texts.acknowledgement(
+            municipality=municipality,
+            answer_by=hours.expected_answer(at),
+            opens_at=None if hours.is_open(at) else hours.next_open(at),
+            now=at,
+            language=conversation.language,
+        )
+        return HandoffOpened(case_id=case.id, acknowledgement=text)
+
+    async def parent_wrote(
+        self, *, session: AsyncSession, conversation: Conversation, message: ConversationMessage
+    ) -> None:
+        case = await cases.latest_case(session=session, conversation_id=conversation.id)
+        if case is None:
+            return
+        score = _SCORE.match(message.text)
+        if case.satisfaction_pending and score:
+            await self._record_score(session=session, case=case, score=int(score.group(1)))
+            return
+        hours = await office_hours_for(session=session, municipality=case.municipality)
+        cases.parent_replied(case, at=message.created_at, hours=hours)
+        session.add(case)
+        await self._notify("parent_wrote", session=session, case=case, message=message)
+
+    async def forget(self, *, session: AsyncSession, conversation: Conversation) -> None:
+        await cases.delete_cases_of(session=session, conversation_id=conversation.id)
+
+    async def reply(
+        self, *, session: AsyncSession, case: SupportCase, text: str, author_id: str | None
+    ) -> ConversationMessage:
+        """Store a coordinator's answer, commit, then deliver it on the parent's channel."""
+        now = self.clock()
+        conversation = await self._conversation(session=session, case=case)
+        message = await conversations.add_message(
+            session=session,
+            conversation=conversation,
+            author=Author.coordinator,
+            text=text,
+            at=now,
+        )
+        cases.coordinator_replied(case, user_id=author_id, at=now)
+        session.add(case)
+        await session.commit()
+        await self._deliver(conversation=conversation, case=case, text=text)
+        return message
+
+    async def close(
+        self, *, session: AsyncSession, case: SupportCase, ask_satisfaction: bool = True
+    ) -> None:
+        """Close the case; the parent may be asked one 1-5 question, answered anonymously."""
+        now = self.clock()
+        cases.close(case, at=now, ask_satisfaction=ask_satisfaction)
+        session.add(case)
+        if not ask_satisfaction:
+            await session.commit()
+            return
+        conversation = await self._conversation(session=session, case=case)
+        question = handoff_texts.satisfaction_question(language=conversation.language)
+        await conversations.add_message(
+            session=session, conversation=conversation, author=Author.bot, text=question, at=now
+        )
+        await session.commit()
+        await self._deliver(conversation=conversation, case=case, text=question)
+
+    async def renotify_overdue(self, *, session: AsyncSession) -> list[SupportCase]:
+        """Periodic: mark cases nobody picked up in time and tell the coordinators again."""
+        overdue = await cases.mark_overdue(session=session, now=self.clock())
+        for case in overdue:
+            log.warning("case %s is overdue (municipality %s)", case.id, case.municipality)
+            await self._notify("case_overdue", session=session, case=case)
+        await session.commit()
+        return overdue
+
+    async def _record_score(self, *, session: AsyncSession, case: SupportCase, score: int) -> None:
+        now = self.clock()
+        await cases.record_satisfaction(
+            session=session, municipality=case.municipality, at=now, score=score
+        )
+        case.satisfaction_pending = False
+        session.add(case)
+        conversation = await self._conversation(session=session, case=case)
+        thanks = handoff_texts.satisfaction_thanks(language=conversation.language)
+        await conversations.add_message(
+            session=session, conversation=conversation, author=Author.bot, text=thanks, at=now
+        )
+        await session.flush()
+        await self._deliver(conversation=conversation, case=case, text=thanks)
+
+    async def _conversation(self, *, session: AsyncSession, case: SupportCase) -> Conversation:
+        conversation = await session.get(Conversation, case.conversation_id)
+        if conversation is None:  # the FK cascades, so only a concurrent "radera" gets here
+            raise LookupError(f"case {case.id} has no conversation")
+        return conversation
+
+    async def _deliver(self, *, conversation: Conversation, case: SupportCase, text: str) -> None:
+        if conversation.opted_out:
+            return
+        sender = self.senders.get(conversation.channel)
+        if sender is None:
+            raise DeliveryError(f"no sender for channel {conversation.channel}")
+        try:
+            await sender.send(conversation.sender_ref, Reply(text=text))
+        except Exception as error:  # channel clients raise their own types; keep the cause
+            log.warning("delivery failed for case %s: %s", case.id, type(error).__name__)
+            raise DeliveryError(str(type(error).__name__)) from error
+
+    async def _suggested(
+        self, *, session: AsyncSession, conversation: Conversation
+    ) -> list[dict[str, str]]:
+        ids: list[str] = []
+        for key in SHOWN_SERVICES_KEYS:
+            value = conversation.context.get(key)
+            if isinstance(value, list):
+                ids += [str(v) for v in value if isinstance(v, str | int)]
+        if not ids:
+            return []
+        found = await session.exec(select(Service).where(col(Service.id).in_(ids)))
+        names = {service.id: service.name for service in found.all()}
+        return [{"id": i, "name": names[i]} for i in dict.fromkeys(ids) if i in names]
+
+    async def _notify(self, event: str, **kwargs: object) -> None:
+        for notifier in self.notifiers:
+            try:
+                await getattr(notifier, event)(**kwargs)
+            except Exception:  # the coordinators' group must never break the parent's flow
+                log.exception("notifier %s failed on %s", type(notifier).__name__, event)
