@@ -21,6 +21,7 @@ from bot.dto import Channel
 from bot.handoff import CaseHandoff
 from bot.senders import StoredOnlySender, TextSender
 from bot.settings import Settings, get_settings
+from directory.seed import seed_on_startup
 
 log = logging.getLogger(__name__)
 
@@ -94,5 +95,6 @@ def build(
         return {"status": "ok"}
 
     # Features register their routers and start-up hooks here, one line each.
+    app.state.startup_hooks.append(seed_on_startup)  # the bundled directory, first
     case_jobs.install(app)
     return app
