@@ -12,7 +12,6 @@ import re
 from datetime import datetime
 from typing import Protocol
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import cases, conversations, handoff_texts
@@ -23,12 +22,9 @@ from bot.models import Author, Conversation, ConversationMessage
 from bot.office_hours import office_hours_for
 from bot.ports import HandoffOpened
 from bot.senders import TextSender
-from directory.models import Service
 
 log = logging.getLogger(__name__)
 
-# Where the core keeps the ids of services it has shown (Conversation.context).
-SHOWN_SERVICES_KEYS = ("shown_service_ids", "shown", "service_ids")
 _SCORE = re.compile(r"^\s*([1-5])\s*[.!]?\s*$")
 
 
@@ -199,16 +195,17 @@ class CaseHandoff:
     async def _suggested(
         self, *, session: AsyncSession, conversation: Conversation
     ) -> list[dict[str, str]]:
-        ids: list[str] = []
-        for key in SHOWN_SERVICES_KEYS:
-            value = conversation.context.get(key)
-            if isinstance(value, list):
-                ids += [str(v) for v in value if isinstance(v, str | int)]
-        if not ids:
-            return []
-        found = await session.exec(select(Service).where(col(Service.id).in_(ids)))
-        names = {service.id: service.name for service in found.all()}
-        return [{"id": i, "name": names[i]} for i in dict.fromkeys(ids) if i in names]
+        """Services the bot named so far (from its stored replies' meta), in order."""
+        found: dict[str, str] = {}
+        history = await conversations.list_messages(
+            session=session, conversation_id=conversation.id
+        )
+        for message in history:
+            if message.author != Author.bot:
+                continue
+            for service in (message.meta or {}).get("services", []):
+                found.setdefault(str(service["id"]), str(service["name"]))
+        return [{"id": key, "name": name} for key, name in found.items()]
 
     async def _notify(self, event: str, **kwargs: object) -> None:
         for notifier in self.notifiers:

@@ -185,3 +185,26 @@ async def test_forget_deletes_the_parents_cases(session, handoff, clock) -> None
     await handoff.forget(session=session, conversation=conversation)
     await session.commit()
     assert (await session.exec(select(SupportCase))).all() == []
+
+
+async def test_the_case_lists_the_services_the_bot_suggested(session, handoff, clock) -> None:
+    conversation = await make_conversation(session)
+    meta = {"services": [{"id": "s1", "name": "Familjecentralen"}, {"id": "s2", "name": "BUP"}]}
+    await conversations.add_message(
+        session=session,
+        conversation=conversation,
+        author=Author.bot,
+        text="Förslag",
+        at=clock(),
+        meta=meta,
+    )
+    await conversations.add_message(
+        session=session,
+        conversation=conversation,
+        author=Author.bot,
+        text="Mer",
+        at=clock(),
+        meta={"services": [{"id": "s1", "name": "Familjecentralen"}]},
+    )
+    _, case = await open_case(session, handoff, conversation, clock())
+    assert [s["name"] for s in case.services] == ["Familjecentralen", "BUP"]
