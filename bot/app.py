@@ -21,6 +21,7 @@ from bot.dto import Channel
 from bot.handoff import CaseHandoff
 from bot.senders import StoredOnlySender, TextSender
 from bot.settings import Settings, get_settings
+from bot.telegram_runtime import install_telegram
 from directory.seed import seed_on_startup
 
 log = logging.getLogger(__name__)
@@ -97,4 +98,5 @@ def build(
     # Features register their routers and start-up hooks here, one line each.
     app.state.startup_hooks.append(seed_on_startup)  # the bundled directory, first
     case_jobs.install(app)
+    install_telegram(app, ctx)  # sender, webhook route, polling/webhook start-up
     return app
