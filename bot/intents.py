@@ -1,0 +1,164 @@
+"""What a parent's message asks for: a command, a follow-up, or a new question.
+
+Only short messages are taken as commands or follow-ups, so "min son vill inte prata med
+någon" stays a question while "kan jag få ringa någon?" asks for a person.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    empty = "empty"
+    greet = "greet"
+    help = "help"
+    thanks = "thanks"
+    more = "more"
+    detail = "detail"
+    cost = "cost"
+    handoff = "handoff"
+    yes = "yes"
+    no = "no"
+    delete = "delete"
+    delete_confirmed = "delete_confirmed"
+    municipality = "municipality"
+    question = "question"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    intent: Intent
+    number: int | None = None  # detail:N
+    argument: str = ""  # "kommun Norrköping" -> "Norrköping"
+    language: str | None = None  # "en" when the wording itself is English
+
+
+_ACTIONS = {
+    "more": Intent.more,
+    "handoff": Intent.handoff,
+    "yes": Intent.yes,
+    "no": Intent.no,
+    "help": Intent.help,
+    "delete": Intent.delete,
+    "delete_yes": Intent.delete_confirmed,
+    "municipality": Intent.municipality,
+}
+
+# Whole messages that are commands, "|"-separated; the language when the wording is English.
+_PHRASES: list[tuple[str, Intent, str | None]] = [
+    (
+        "hej|hejsan|hallå|halla|tjena|tja|hej hej|/start|start|god morgon|god dag",
+        Intent.greet,
+        None,
+    ),
+    ("hi|hello|hey|good morning", Intent.greet, "en"),
+    ("hjälp|hjalp|/hjalp|/hjälp|?|info|meny", Intent.help, None),
+    ("help|/help", Intent.help, "en"),
+    ("fler|mer|visa fler|fler förslag|flera|fler tack", Intent.more, None),
+    ("more|show more|more please", Intent.more, "en"),
+    ("ja|japp|jo|ja tack|gärna|ok|okej|javisst|absolut", Intent.yes, None),
+    ("yes|yes please|sure|yep", Intent.yes, "en"),
+    ("nej|nä|nej tack|nope|inte nu", Intent.no, None),
+    ("no|no thanks", Intent.no, "en"),
+    ("radera|/radera|radera mig|radera allt|radera mina uppgifter", Intent.delete, None),
+    ("ta bort mina uppgifter|ta bort allt", Intent.delete, None),
+    ("delete|/delete|delete my data", Intent.delete, "en"),
+    ("radera ja|ja radera|ja, radera", Intent.delete_confirmed, None),
+]
+_EXACT: dict[str, tuple[Intent, str | None]] = {
+    phrase: (intent, lang) for group, intent, lang in _PHRASES for phrase in group.split("|")
+}
+
+_THANKS = re.compile(r"^(tack|tusen tack|stort tack|tackar|thanks|thank you|thx)\b")
+_DETAIL = re.compile(r"^(?:nr|nummer|number|no|#)?\s*(\d{1,2})$")
+_COST = re.compile(r"\b(kostar|kosta|kostnad|avgift|gratis|pris|betala|cost|costs|free|price)\b")
+_HANDOFF = re.compile(
+    r"\b(prata|tala|snacka|ringa|träffa|talk|speak|call)\b.*"
+    r"\b(någon|nån|person|människa|lots|lotsen|handläggare|samordnare|someone|person|human)\b"
+)
+_MUNICIPALITY = re.compile(r"^/?(?:byt(?:a)? )?kommun\b\s*(.*)$")
+_EN_WORDS = re.compile(r"\b(what|does|is|it|how|much|to|a|i|want|talk|please)\b")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, NFC, trimmed, inner whitespace collapsed, trailing punctuation dropped."""
+    text = unicodedata.normalize("NFC", text).strip().lower()
+    text = re.sub(r"\s+", " ", text)
+    return text.rstrip(" .!?,;:)(").strip() or text.strip()
+
+
+def has_words(text: str) -> bool:
+    """False for empty, whitespace-only or emoji/punctuation-only messages."""
+    return any(ch.isalnum() for ch in text)
+
+
+def classify(text: str, action: str | None = None) -> Parsed:
+    """Decide what the parent wants; a button's action wins over the text."""
+    if action:
+        parsed = _from_action(action)
+        if parsed is not None:
+            return parsed
+    if not has_words(text):
+        return Parsed(Intent.empty)
+    norm = normalise(text)
+    if norm in _EXACT:
+        intent, lang = _EXACT[norm]
+        return Parsed(intent, language=lang)
+    return _from_patterns(norm)
+
+
+def _from_action(action: str) -> Parsed | None:
+    if action.startswith("detail:") and action[7:].isdigit():
+        return Parsed(Intent.detail, number=int(action[7:]))
+    intent = _ACTIONS.get(action)
+    return Parsed(intent) if intent else None
+
+
+def _from_patterns(norm: str) -> Parsed:
+    words = len(norm.split())
+    english = "en" if _EN_WORDS.search(norm) and not re.search(r"[åäö]", norm) else None
+    if m := _DETAIL.match(norm):
+        return Parsed(Intent.detail, number=int(m.group(1)))
+    if m := _MUNICIPALITY.match(norm):
+        return Parsed(Intent.municipality, argument=m.group(1).strip())
+    if words <= 6 and _THANKS.match(norm):
+        return Parsed(Intent.thanks, language="en" if norm.startswith("th") else None)
+    if words <= 8 and _HANDOFF.search(norm):
+        return Parsed(Intent.handoff, language=english)
+    if words <= 6 and _COST.search(norm):
+        return Parsed(Intent.cost, language=english)
+    return Parsed(Intent.question)
+
+
+_EN_COMMON = frozenset(
+    re.findall(
+        r"\w+",
+        "the and my is are what how can i you to of for with do does he she his her son "
+        "daughter child school help need want where who not it this",
+    )
+)
+_SV_COMMON = frozenset(
+    re.findall(
+        r"\w+",
+        "och jag min mitt mina är det att som en ett på för med har inte vad hur kan han hon "
+        "hans hennes son dotter barn skolan hjälp vill var vem till om",
+    )
+)
+
+
+def guess_language(text: str) -> str | None:
+    """'en' or 'sv' when the words clearly say so; None for short or mixed messages."""
+    words = re.findall(r"[a-zåäö]+", text.lower())
+    if len(words) < 3:
+        return None
+    en = sum(w in _EN_COMMON for w in words)
+    sv = sum(w in _SV_COMMON for w in words) + 2 * bool(re.search(r"[åäö]", text.lower()))
+    if en >= 2 and en > sv:
+        return "en"
+    if sv >= 1 and sv >= en:
+        return "sv"
+    return None

@@ -1,0 +1,160 @@
+"""Test doubles for the conversation core's ports: a tiny directory and a recording handoff.
+
+The directory double matches on keywords only; it stands in for directory.index so the
+core's dialogue can be tested on its own. End-to-end tests use the real DirectoryIndex.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.models import Conversation, ConversationMessage
+from bot.ports import HandoffOpened
+from directory.matching import (
+    Contact,
+    Hit,
+    MatchResult,
+    MunicipalitySource,
+    Query,
+    ServiceCard,
+)
+
+KNOWN_MUNICIPALITIES = ("Degerfors", "Norrköping")
+
+
+def card(name: str, keywords: str, **extra: object) -> ServiceCard:
+    values: dict[str, object] = {
+        "id": f"id-{name.lower().replace(' ', '-')}",
+        "name": name,
+        "summary": f"{name} hjälper familjer.",
+        "description": f"{name} hjälper familjer. Mer text om {name}.",
+        "scope": "municipality",
+        "municipalities": ("Degerfors",),
+        "region": None,
+        "min_age": 0,
+        "max_age": 20,
+        "access": "open",
+        "access_note": "",
+        "cost": "",
+        "categories": (),
+        "keywords": tuple(keywords.split()),
+        "contacts": (),
+        "url": None,
+        "verified": True,
+        "urgent_service": False,
+        "assured_date": None,
+    }
+    values.update(extra)
+    return ServiceCard(**values)  # type: ignore[arg-type]
+
+
+CARDS = [
+    card(
+        "Familjeguiden",
+        "familjeguiden skola sömn oro",
+        contacts=(
+            Contact("phone", "0586-000 01", "Familjeguiden"),
+            Contact("web", "https://x.test/fg"),
+        ),
+        assured_date=date(2026, 3, 1),
+    ),
+    card(
+        "Elevhälsan",
+        "skola skolan kurator skolk",
+        access="via_school",
+        cost="Gratis",
+        contacts=(
+            Contact("phone", "0586-000 02", note="vardagar 8-16"),
+            Contact("email", "eh@x.test"),
+        ),
+    ),
+    card("Familjecentralen", "bebis förälder skola", cost="Gratis"),
+    card("BUP", "ångest skola sömn", min_age=0, max_age=17),
+    card("Steget", "skola alkohol"),
+    card(
+        "SOS Alarm 112",
+        "tabletter akut",
+        urgent_service=True,
+        contacts=(Contact("phone", "112"),),
+        scope="national",
+    ),
+    card(
+        "Självmordslinjen",
+        "tabletter självmord",
+        urgent_service=True,
+        contacts=(Contact("phone", "90101", note="dygnet runt"),),
+        scope="national",
+    ),
+]
+
+
+@dataclass
+class FakeMatcher:
+    default_municipality: str = "Degerfors"
+    fail: bool = False
+    queries: list[Query] = field(default_factory=list)
+
+    def match(self, query: Query, *, limit: int = 5) -> MatchResult:
+        if self.fail:
+            raise RuntimeError("matcher broke")
+        self.queries.append(query)
+        words = set(re.findall(r"\w+", query.text.lower()))
+        scored = [(len(words & set(c.keywords)), c) for c in CARDS]
+        hits = [
+            Hit(service=c, score=100.0 * n / len(words or {""}), reason="keywords")
+            for n, c in sorted(scored, key=lambda sc: -sc[0])
+            if n > 0
+        ]
+        named = [m for m in KNOWN_MUNICIPALITIES if m.lower() in words]
+        if named:
+            municipality, source = named[0], MunicipalitySource.text
+        elif query.municipality:
+            municipality, source = query.municipality, MunicipalitySource.query
+        else:
+            municipality, source = self.default_municipality, MunicipalitySource.default
+        return MatchResult(
+            hits=hits[:limit],
+            urgent=bool(words & {"tabletter", "självmord"}),
+            confident=len(hits) > 0 and hits[0].score >= 20,
+            municipality=municipality,
+            municipality_source=source,
+            age=next((int(w) for w in words if w.isdigit()), None),
+        )
+
+
+@dataclass
+class FakeDirectory:
+    matcher: FakeMatcher = field(default_factory=FakeMatcher)
+
+    async def get(self) -> FakeMatcher:
+        return self.matcher
+
+
+@dataclass
+class RecordingHandoff:
+    """Records the core's calls; the real implementation is the handoff feature's."""
+
+    opened: list[tuple[str, str]] = field(default_factory=list)
+    relayed: list[str] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+
+    def consent_text(self, *, conversation: Conversation) -> str:
+        return f"En lots i {conversation.municipality or 'din kommun'} får läsa samtalet."
+
+    async def open_case(
+        self, *, session: AsyncSession, conversation: Conversation, consent_text: str, at: datetime
+    ) -> HandoffOpened:
+        self.opened.append((conversation.id, consent_text))
+        return HandoffOpened(case_id="case-1", acknowledgement="Tack! En lots hör av sig.")
+
+    async def parent_wrote(
+        self, *, session: AsyncSession, conversation: Conversation, message: ConversationMessage
+    ) -> None:
+        self.relayed.append(message.text)
+
+    async def forget(self, *, session: AsyncSession, conversation: Conversation) -> None:
+        self.forgotten.append(conversation.id)
