@@ -114,8 +114,12 @@ async def start_telegram(runtime: TelegramRuntime, settings: Settings) -> None:
 async def stop_telegram(runtime: TelegramRuntime) -> None:
     """Stop polling (if running) and close the HTTP session. The webhook stays set, on
     purpose: other instances behind the same URL keep receiving updates."""
-    if runtime.polling is not None:
-        runtime.polling.cancel()
+    if runtime.polling is not None and runtime.dispatcher is not None:
+        try:
+            # stop_polling, not cancel: it also stops the per-bot task start_polling made.
+            await runtime.dispatcher.stop_polling()
+        except RuntimeError:  # not polling yet (still in deleteWebhook)
+            runtime.polling.cancel()
         with suppress(asyncio.CancelledError):
             await runtime.polling
         runtime.polling = None

@@ -96,7 +96,8 @@ class FakeTelegram:
         fake = cls(**kwargs)
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", fake._handle)
-        runner = web.AppRunner(app, shutdown_timeout=0.5)
+        # No access log: request paths carry the bot token.
+        runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
