@@ -99,4 +99,10 @@ def build(
     app.state.startup_hooks.append(seed_on_startup)  # the bundled directory, first
     case_jobs.install(app)
     install_telegram(app, ctx)  # sender, webhook route, polling/webhook start-up
+    from admin.api import make_admin_router  # imported here: admin routes import bot.app
+
+    app.include_router(make_admin_router())  # /admin/api/v1 (directory editing, keys, audit)
+    from handlers import inbox  # imported here: the inbox imports admin.deps -> bot.app
+
+    inbox.install(app)  # /inbox: the coordinators' web inbox
     return app

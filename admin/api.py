@@ -1,0 +1,17 @@
+"""The admin API (/admin/api/v1): one router per resource, gathered here.
+
+Other features add their router with one line below (cases, meetings)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from admin.routes import audit, categories, contacts, keys, organizations, services, synonyms
+
+
+def make_admin_router() -> APIRouter:
+    """A fresh router tree per app (routers hold no state, but tests build many apps)."""
+    router = APIRouter(prefix="/admin/api/v1")
+    for module in (organizations, services, contacts, categories, synonyms, keys, audit):
+        router.include_router(module.router)
+    return router

@@ -1,0 +1,153 @@
+"""The one write path every admin resource uses: check version, authorise, change, audit,
+commit, and tell the matcher the directory changed (so edits show in answers at once)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from fastapi import HTTPException, status
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from admin import audit
+from admin.auth import Principal
+from admin.concurrency import expected_version, stale
+from bot.app import AppContext
+from directory.crud import claim_version, get_row
+
+Row = TypeVar("Row", bound=SQLModel)
+Check = Callable[[Any], None]
+
+
+def not_found(resource_type: str, row_id: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{resource_type} {row_id} not found")
+
+
+async def directory_changed(ctx: AppContext) -> None:
+    """Drop the matcher's index; it rebuilds from the database on the next question."""
+    directory = getattr(ctx, "directory", None)  # absent until the matcher is wired in
+    invalidate = getattr(directory, "invalidate", None)
+    if invalidate is None:
+        return
+    result = invalidate()
+    if inspect.isawaitable(result):
+        await result
+
+
+async def load(*, session: AsyncSession, model: type[Row], row_id: str, resource_type: str) -> Row:
+    row = await get_row(session=session, model=model, row_id=row_id)
+    if row is None:
+        raise not_found(resource_type, row_id)
+    return row
+
+
+async def create(
+    *, session: AsyncSession, ctx: AppContext, who: Principal, row: Row, resource_type: str
+) -> Row:
+    """Insert a new row (version 1) with its audit entry, in one transaction."""
+    now = ctx.clock()
+    if hasattr(row, "created_at"):
+        row.created_at = now
+    row.updated_at = now  # type: ignore[attr-defined]
+    session.add(row)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor_id=who.user_id,
+        action="create",
+        resource_type=resource_type,
+        resource_id=row.id,  # type: ignore[attr-defined]
+        before=None,
+        after=row,
+        at=now,
+    )
+    await session.commit()
+    await directory_changed(ctx)
+    return row
+
+
+async def change(
+    *,
+    session: AsyncSession,
+    ctx: AppContext,
+    who: Principal,
+    model: type[Row],
+    row_id: str,
+    if_match: str | None,
+    resource_type: str,
+    action: str,
+    mutate: Callable[[Row], Awaitable[None] | None],
+    authorise: Check,
+) -> Row:
+    """Apply `mutate` to the row if the caller holds its current version (else 428/412)."""
+    expected = expected_version(if_match)
+    row = await load(session=session, model=model, row_id=row_id, resource_type=resource_type)
+    authorise(row)
+    before = audit.snapshot(row)
+    current = row.version  # type: ignore[attr-defined]
+    if current != expected:
+        raise stale(current)
+    if not await claim_version(session=session, model=model, row_id=row_id, expected=expected):
+        await session.rollback()
+        fresh = await load(
+            session=session, model=model, row_id=row_id, resource_type=resource_type
+        )
+        raise stale(fresh.version)  # type: ignore[attr-defined]
+    await session.refresh(row)
+    outcome = mutate(row)
+    if inspect.isawaitable(outcome):
+        await outcome
+    authorise(row)  # an editor may not move a service out of their municipalities
+    now = ctx.clock()
+    row.updated_at = now  # type: ignore[attr-defined]
+    session.add(row)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor_id=who.user_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=row_id,
+        before=before,
+        after=row,
+        at=now,
+    )
+    await session.commit()
+    await directory_changed(ctx)
+    return row
+
+
+async def remove(
+    *,
+    session: AsyncSession,
+    ctx: AppContext,
+    who: Principal,
+    model: type[Row],
+    row_id: str,
+    if_match: str | None,
+    resource_type: str,
+) -> Row:
+    """Hard delete (for rows without soft delete); the audit entry keeps the old values."""
+    expected = expected_version(if_match)
+    row = await load(session=session, model=model, row_id=row_id, resource_type=resource_type)
+    if row.version != expected:  # type: ignore[attr-defined]
+        raise stale(row.version)  # type: ignore[attr-defined]
+    if not await claim_version(session=session, model=model, row_id=row_id, expected=expected):
+        raise stale(expected + 1)
+    before = audit.snapshot(row)
+    await session.delete(row)
+    await audit.record(
+        session=session,
+        actor_id=who.user_id,
+        action="delete",
+        resource_type=resource_type,
+        resource_id=row_id,
+        before=before,
+        after=None,
+        at=ctx.clock(),
+    )
+    await session.commit()
+    await directory_changed(ctx)
+    return row

@@ -1,0 +1,1 @@
+"""One APIRouter per admin resource, gathered by admin.api.make_admin_router."""
