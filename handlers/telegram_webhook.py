@@ -39,10 +39,11 @@ async def telegram_webhook(request: Request) -> dict[str, bool]:
     update = _parse_update(await request.body(), bot=runtime.bot)
     try:
         await runtime.dispatcher.feed_update(runtime.bot, update)
-    except DeliveryFailed:
-        # Logged by the sender (hashed chat id); the reply is stored with the conversation.
-        # A redelivery would not help: the core has already handled this message.
-        return {"ok": False}
+    except DeliveryFailed as error:
+        # Logged by the sender (hashed chat id). Telegram redelivers an update whose webhook
+        # call failed, and the core answers a redelivered message with the same replies,
+        # so asking for a retry is how the reply still reaches the parent.
+        raise HTTPException(503, "reply not delivered yet", {"Retry-After": "30"}) from error
     return {"ok": True}
 
 

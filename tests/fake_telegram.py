@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Update
 from aiohttp import web
 
 TOKEN = "123456:TEST-fake-token"
@@ -408,6 +409,54 @@ def callback_update(
             "data": data,
         }
     }
+
+
+class TelegramUser:
+    """Someone writing to the bot in one chat: feeds updates through a real Dispatcher and
+    returns what the bot sent back (sendMessage parameters) for each step."""
+
+    def __init__(
+        self, fake: FakeTelegram, bot: Bot, dispatcher: Dispatcher, *, chat_id: int
+    ) -> None:
+        self.fake, self.bot, self.dispatcher, self.chat_id = fake, bot, dispatcher, chat_id
+        self._message_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+
+    async def says(self, text: str | None = None, **content: Any) -> list[dict[str, Any]]:
+        """Send a message (text, or content such as photo=[...]); the bot's answers."""
+        update = message_update(
+            chat_id=self.chat_id, text=text, message_id=next(self._message_ids), **content
+        )
+        return await self.feed(update)
+
+    async def presses(self, action: str) -> list[dict[str, Any]]:
+        """Press the newest inline button with this callback data; the bot's answers."""
+        message = self.message_with_button(action)
+        query_id = f"q{self.chat_id}-{next(self._query_ids)}"
+        return await self.feed(
+            callback_update(chat_id=self.chat_id, data=action, message=message, query_id=query_id)
+        )
+
+    def message_with_button(self, action: str) -> dict[str, Any]:
+        for message in reversed(self.fake.sent_results(chat_id=self.chat_id)):
+            for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+                if any(b.get("callback_data") == action for b in row):
+                    return message
+        raise AssertionError(f"no button {action!r} was sent to chat {self.chat_id}")
+
+    async def feed(self, update: dict[str, Any]) -> list[dict[str, Any]]:
+        before = len(self.fake.sent_messages(chat_id=self.chat_id))
+        raw = {"update_id": self.fake.next_update_id(), **update}
+        await self.dispatcher.feed_update(
+            self.bot, Update.model_validate(raw, context={"bot": self.bot})
+        )
+        return self.fake.sent_messages(chat_id=self.chat_id)[before:]
+
+
+def buttons(sent: dict[str, Any]) -> list[str]:
+    """The callback data of a sent message's inline keyboard, in order."""
+    rows = sent.get("reply_markup", {}).get("inline_keyboard", [])
+    return [b["callback_data"] for row in rows for b in row if "callback_data" in b]
 
 
 @pytest.fixture

@@ -150,3 +150,23 @@ async def test_without_a_token_telegram_is_off_and_says_so(
             assert (await client.post(WEBHOOK_PATH, json={})).status_code == 404
     assert "Telegram: off (no TELEGRAM_BOT_TOKEN)" in caplog.text
     assert Channel.telegram not in app.state.ctx.senders
+
+
+async def test_webhook_asks_telegram_to_redeliver_when_the_reply_could_not_be_sent(
+    fake_telegram: FakeTelegram, sqlite_engine: AsyncEngine, clock: FakeClock
+) -> None:
+    settings = telegram_settings(
+        fake_telegram, public_base_url=PUBLIC, telegram_webhook_secret=SECRET
+    )
+    app, _core = make_app(sqlite_engine, clock, **settings)
+    update = {"update_id": 5, **message_update(chat_id=PARENT, text="Hej")}
+    headers = {SECRET_HEADER: SECRET}
+    async with running(app) as client:
+        # A flood wait far beyond what a webhook call may hold: give up at once, no sleep.
+        fake_telegram.flood(1, retry_after=3600, method="sendMessage")
+        failed = await client.post(WEBHOOK_PATH, json=update, headers=headers)
+        assert failed.status_code == 503
+        assert fake_telegram.sent_texts(chat_id=PARENT) == []
+        redelivered = await client.post(WEBHOOK_PATH, json=update, headers=headers)
+        assert redelivered.status_code == 200
+    assert fake_telegram.sent_texts(chat_id=PARENT) == ["Du skrev: Hej"]
