@@ -225,6 +225,30 @@ async def _add_services(
     session.add_all(contacts)
 
 
+async def _insert(
+    session: AsyncSession,
+    directory: BundledDirectory,
+    now: datetime,
+    *,
+    services: bool,
+    synonyms: bool,
+) -> None:
+    if services:
+        await _add_categories(session, directory, now)
+        org_ids = await _add_organizations(session, directory, now)
+        await _add_services(session, directory, org_ids, now)
+    if synonyms:
+        session.add_all(Synonym(**s.model_dump(), updated_at=now) for s in directory.synonyms)
+    await session.commit()
+
+
+async def _seeded_by_another(session: AsyncSession, *, services: bool, synonyms: bool) -> bool:
+    """After a key conflict: did a concurrent worker insert what we were about to insert?"""
+    if services and await _count(session, Service) == 0:
+        return False
+    return not (synonyms and await _count(session, Synonym) == 0)
+
+
 async def seed_bundled_directory(
     *, session: AsyncSession, clock: Clock | None = None, data_dir: Path = DATA_DIR
 ) -> int:
@@ -239,20 +263,12 @@ async def seed_bundled_directory(
     seed_synonyms = bool(directory.synonyms) and await _count(session, Synonym) == 0
     if not (seed_services or seed_synonyms):
         return 0
-    if seed_services:
-        await _add_categories(session, directory, now)
-        org_ids = await _add_organizations(session, directory, now)
-        await _add_services(session, directory, org_ids, now)
-    if seed_synonyms:
-        for syn in directory.synonyms:
-            session.add(Synonym(**syn.model_dump(), updated_at=now))
     try:
-        await session.commit()
+        await _insert(session, directory, now, services=seed_services, synonyms=seed_synonyms)
     except IntegrityError:
         await session.rollback()
-        if await _count(session, Service) == 0 or not seed_services:
+        if not await _seeded_by_another(session, services=seed_services, synonyms=seed_synonyms):
             raise
-        # Another worker seeded the same deterministic rows first: nothing left to do.
         log.info("bundled directory was seeded concurrently by another process")
         return 0
     added = len(directory.services) if seed_services else 0
