@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -40,6 +41,15 @@ class CaseNotifier(Protocol):
     ) -> None: ...
 
     async def case_overdue(self, *, session: AsyncSession, case: SupportCase) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message already stored in the conversation, still to be sent on its channel."""
+
+    conversation: Conversation
+    case_id: str
+    text: str
 
 
 class DeliveryError(Exception):
@@ -115,11 +125,21 @@ class CaseHandoff:
 
     async def reply(
         self, *, session: AsyncSession, case: SupportCase, text: str, author_id: str | None
-    ) -> ConversationMessage:
+    ) -> None:
         """Store a coordinator's answer, commit, then deliver it on the parent's channel."""
+        outgoing = await self.stage_reply(
+            session=session, case=case, text=text, author_id=author_id
+        )
+        await session.commit()
+        await self.deliver(outgoing)
+
+    async def stage_reply(
+        self, *, session: AsyncSession, case: SupportCase, text: str, author_id: str | None
+    ) -> Outgoing:
+        """Store the answer in the parent's conversation (the caller commits, then delivers)."""
         now = self.clock()
         conversation = await self._conversation(session=session, case=case)
-        message = await conversations.add_message(
+        await conversations.add_message(
             session=session,
             conversation=conversation,
             author=Author.coordinator,
@@ -128,27 +148,47 @@ class CaseHandoff:
         )
         cases.coordinator_replied(case, user_id=author_id, at=now)
         session.add(case)
-        await session.commit()
-        await self._deliver(conversation=conversation, case=case, text=text)
-        return message
+        return Outgoing(conversation=conversation, case_id=case.id, text=text)
 
-    async def close(
+    async def stage_close(
         self, *, session: AsyncSession, case: SupportCase, ask_satisfaction: bool = True
-    ) -> None:
+    ) -> Outgoing | None:
         """Close the case; the parent may be asked one 1-5 question, answered anonymously."""
         now = self.clock()
         cases.close(case, at=now, ask_satisfaction=ask_satisfaction)
         session.add(case)
         if not ask_satisfaction:
-            await session.commit()
-            return
+            return None
         conversation = await self._conversation(session=session, case=case)
         question = handoff_texts.satisfaction_question(language=conversation.language)
         await conversations.add_message(
             session=session, conversation=conversation, author=Author.bot, text=question, at=now
         )
+        return Outgoing(conversation=conversation, case_id=case.id, text=question)
+
+    async def close(
+        self, *, session: AsyncSession, case: SupportCase, ask_satisfaction: bool = True
+    ) -> None:
+        outgoing = await self.stage_close(
+            session=session, case=case, ask_satisfaction=ask_satisfaction
+        )
         await session.commit()
-        await self._deliver(conversation=conversation, case=case, text=question)
+        if outgoing is not None:
+            await self.deliver(outgoing)
+
+    async def deliver(self, outgoing: Outgoing) -> None:
+        """Send a stored message on the parent's channel; DeliveryError if the channel fails."""
+        conversation = outgoing.conversation
+        if conversation.opted_out:
+            return
+        sender = self.senders.get(conversation.channel)
+        if sender is None:
+            raise DeliveryError(f"no sender for channel {conversation.channel}")
+        try:
+            await sender.send(conversation.sender_ref, Reply(text=outgoing.text))
+        except Exception as error:  # channel clients raise their own types; keep the cause
+            log.warning("delivery failed for case %s: %s", outgoing.case_id, type(error).__name__)
+            raise DeliveryError(type(error).__name__) from error
 
     async def renotify_overdue(self, *, session: AsyncSession) -> list[SupportCase]:
         """Periodic: mark cases nobody picked up in time and tell the coordinators again."""
@@ -172,25 +212,13 @@ class CaseHandoff:
             session=session, conversation=conversation, author=Author.bot, text=thanks, at=now
         )
         await session.flush()
-        await self._deliver(conversation=conversation, case=case, text=thanks)
+        await self.deliver(Outgoing(conversation=conversation, case_id=case.id, text=thanks))
 
     async def _conversation(self, *, session: AsyncSession, case: SupportCase) -> Conversation:
         conversation = await session.get(Conversation, case.conversation_id)
         if conversation is None:  # the FK cascades, so only a concurrent "radera" gets here
             raise LookupError(f"case {case.id} has no conversation")
         return conversation
-
-    async def _deliver(self, *, conversation: Conversation, case: SupportCase, text: str) -> None:
-        if conversation.opted_out:
-            return
-        sender = self.senders.get(conversation.channel)
-        if sender is None:
-            raise DeliveryError(f"no sender for channel {conversation.channel}")
-        try:
-            await sender.send(conversation.sender_ref, Reply(text=text))
-        except Exception as error:  # channel clients raise their own types; keep the cause
-            log.warning("delivery failed for case %s: %s", case.id, type(error).__name__)
-            raise DeliveryError(str(type(error).__name__)) from error
 
     async def _suggested(
         self, *, session: AsyncSession, conversation: Conversation

@@ -1,0 +1,214 @@
+"""The coordinator inbox: server-rendered pages behind a login (issue 4).
+
+Pages: /inbox/login, /inbox (list with filters), /inbox/cases/{id} (conversation, reply,
+notes, assign, close), /inbox/stats. The case page polls /inbox/cases/{id}/messages.json
+so new parent messages appear without reloading. Every case view and change is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from admin.deps import CtxDep, SessionDep
+from admin.models import Role, StaffUser
+from bot import cases
+from bot.case_actions import (
+    CaseForbidden,
+    CaseNotFound,
+    CasePage,
+    audit_case,
+    load_case_page,
+    run_action,
+)
+from bot.conversations import list_messages, message_dict
+from bot.handoff import DeliveryError
+from handlers import inbox_auth as auth
+
+HERE = Path(__file__).parent
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+MAX_TEXT = 4000
+
+
+@dataclass(frozen=True)
+class Coordinator:
+    id: str
+    name: str
+    municipalities: list[str] | None  # None: an admin sees every municipality
+
+
+def _login_redirect() -> HTTPException:
+    return HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/inbox/login"})
+
+
+async def current_coordinator(request: Request, ctx: CtxDep, session: SessionDep) -> Coordinator:
+    """The logged-in coordinator, or a redirect to the login page."""
+    secret = ctx.settings.session_secret.get_secret_value()
+    cookie = request.cookies.get(auth.SESSION_COOKIE)
+    user_id = auth.read_session_cookie(cookie, now=ctx.clock(), secret=secret)
+    user = await session.get(StaffUser, user_id) if user_id else None
+    if user is None or user.disabled_at is not None or user.role not in auth.INBOX_ROLES:
+        raise _login_redirect()
+    scope = None if user.role == Role.admin else list(user.municipalities)
+    return Coordinator(id=user.id, name=user.name, municipalities=scope)
+
+
+async def checked_form(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+    """POST forms must echo the CSRF cookie (double-submit)."""
+    if not auth.csrf_ok(cookie=request.cookies.get(auth.CSRF_COOKIE), submitted=csrf_token):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="csrf_token: missing or wrong")
+
+
+async def _case_page(
+    *, session: SessionDep, case_id: str, me: Coordinator, full: bool = True
+) -> CasePage:
+    """The case page, or 404 (no such case) / 403 (another municipality, no consent)."""
+    try:
+        return await load_case_page(
+            session=session, case_id=case_id, scope=me.municipalities, full=full
+        )
+    except CaseNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="case: not found") from None
+    except CaseForbidden:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="case: not yours") from None
+
+
+Me = Annotated[Coordinator, Depends(current_coordinator)]
+Csrf = Depends(checked_form)
+
+
+def make_router() -> APIRouter:
+    router = APIRouter(prefix="/inbox", tags=["inbox"], include_in_schema=False)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["local"] = lambda at: (
+        cases.as_utc(at).astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M") if at else ""
+    )
+
+    def render(request: Request, name: str, **context: object) -> HTMLResponse:
+        token = request.cookies.get(auth.CSRF_COOKIE) or auth.new_csrf_token()
+        response = templates.TemplateResponse(request, name, {**context, "csrf": token})
+        if request.cookies.get(auth.CSRF_COOKIE) != token:
+            response.set_cookie(
+                auth.CSRF_COOKIE, token, httponly=True, samesite="strict", path="/inbox"
+            )
+        return response
+
+    @router.get("/login", response_class=HTMLResponse)
+    async def login_page(request: Request) -> HTMLResponse:
+        """Login form."""
+        return render(request, "inbox_login.html", error=None)
+
+    @router.post("/login", dependencies=[Csrf], response_model=None)
+    async def login(
+        request: Request,
+        ctx: CtxDep,
+        session: SessionDep,
+        username: Annotated[str, Form()] = "",
+        password: Annotated[str, Form()] = "",
+    ) -> Response:
+        """Check the password and set the signed session cookie."""
+        user = await auth.authenticate(session=session, username=username, password=password)
+        if user is None:
+            error = "Fel användarnamn eller lösenord."
+            response = render(request, "inbox_login.html", error=error)
+            response.status_code = status.HTTP_401_UNAUTHORIZED
+            return response
+        secret = ctx.settings.session_secret.get_secret_value()
+        cookie = auth.make_session_cookie(user_id=user.id, now=ctx.clock(), secret=secret)
+        response = RedirectResponse("/inbox", status.HTTP_303_SEE_OTHER)
+        secure = request.url.scheme == "https"
+        response.set_cookie(
+            auth.SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=secure, path="/"
+        )
+        return response
+
+    @router.post("/logout", dependencies=[Csrf])
+    async def logout() -> RedirectResponse:
+        """Forget the session cookie."""
+        response = RedirectResponse("/inbox/login", status.HTTP_303_SEE_OTHER)
+        response.delete_cookie(auth.SESSION_COOKIE, path="/")
+        return response
+
+    @router.get("", response_class=HTMLResponse)
+    async def case_list(
+        request: Request, me: Me, session: SessionDep, filter: str = "open"
+    ) -> HTMLResponse:
+        """Cases of my municipalities, filtered."""
+        chosen = cases.CaseFilter(filter) if filter in set(cases.CaseFilter) else None
+        found = await cases.list_cases(
+            session=session,
+            municipalities=me.municipalities,
+            case_filter=chosen or cases.CaseFilter.open,
+            user_id=me.id,
+        )
+        return render(
+            request, "inbox_list.html", me=me, cases=found, filter=chosen, filters=cases.CaseFilter
+        )
+
+    @router.get("/cases/{case_id}", response_class=HTMLResponse)
+    async def case_page(
+        request: Request, case_id: str, me: Me, ctx: CtxDep, session: SessionDep
+    ) -> HTMLResponse:
+        """One case with the whole conversation; the view is audited."""
+        page = await _case_page(session=session, case_id=case_id, me=me)
+        await audit_case(session=session, ctx=ctx, actor_id=me.id, action="view", case=page.case)
+        await session.commit()
+        notice = request.query_params.get("notice")
+        return render(request, "inbox_case.html", me=me, page=page, notice=notice)
+
+    @router.get("/cases/{case_id}/messages.json")
+    async def case_messages(
+        case_id: str, me: Me, session: SessionDep, after: int = 0
+    ) -> JSONResponse:
+        """New messages since seq `after` (the case page polls this)."""
+        page = await _case_page(session=session, case_id=case_id, me=me, full=False)
+        found = await list_messages(
+            session=session, conversation_id=page.case.conversation_id, after_seq=after
+        )
+        body = {"status": str(page.case.status), "messages": [message_dict(m) for m in found]}
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    @router.post("/cases/{case_id}/{action}", dependencies=[Csrf])
+    async def case_action(
+        case_id: str,
+        action: str,
+        me: Me,
+        ctx: CtxDep,
+        session: SessionDep,
+        text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+    ) -> RedirectResponse:
+        """reply, note, assign, unassign or close; then back to the case."""
+        page = await _case_page(session=session, case_id=case_id, me=me, full=False)
+        notice = "saved"
+        try:
+            await run_action(
+                action, session=session, ctx=ctx, case=page.case, actor_id=me.id, text=text
+            )
+        except DeliveryError:
+            notice = "undelivered"
+        except ValueError:
+            notice = "empty"
+        return RedirectResponse(
+            f"/inbox/cases/{case_id}?notice={notice}", status.HTTP_303_SEE_OTHER
+        )
+
+    @router.get("/stats", response_class=HTMLResponse)
+    async def stats(request: Request, me: Me, session: SessionDep) -> HTMLResponse:
+        """Per municipality and month: cases, median time to first reply, satisfaction."""
+        rows = await cases.monthly_stats(session=session, municipalities=me.municipalities)
+        return render(request, "inbox_stats.html", me=me, rows=rows)
+
+    return router
+
+
+def install(app: FastAPI) -> None:
+    """Mount the inbox pages and their static files (no external CDN)."""
+    app.include_router(make_router())
+    app.mount("/inbox/static", StaticFiles(directory=HERE / "static"), name="inbox-static")

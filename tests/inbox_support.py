@@ -1,0 +1,85 @@
+"""Shared set-up for the inbox, admin cases API and browser tests: coordinators and cases."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from admin.models import Role, StaffUser
+from bot import conversations
+from bot.case_models import SupportCase
+from bot.clock import FakeClock
+from bot.db import SessionFactory
+from bot.dto import Channel
+from bot.handoff import CaseHandoff
+from bot.models import Author, Conversation
+from handlers.inbox_auth import create_login
+
+PASSWORD = "rätt-lösenord-1"
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Opened:
+    case: SupportCase
+    conversation: Conversation
+
+
+async def add_coordinator(
+    sessions: SessionFactory, clock: FakeClock, *, username: str, municipality: str
+) -> StaffUser:
+    async with sessions() as session:
+        user = await create_login(
+            session=session,
+            username=username,
+            password=PASSWORD,
+            name=f"Samordnare {municipality}",
+            role=Role.coordinator,
+            municipalities=[municipality],
+            now=clock(),
+        )
+        await session.commit()
+        return user
+
+
+async def open_parent_case(
+    session: AsyncSession,
+    handoff: CaseHandoff,
+    clock: FakeClock,
+    *,
+    municipality: str,
+    channel: Channel = Channel.web,
+    sender_ref: str = "4711",
+    question: str = "Min son mår dåligt, vem kan jag prata med?",
+) -> Opened:
+    """A parent conversation with one question, consent given, and its case."""
+    conversation = Conversation(channel=channel, sender_ref=sender_ref, municipality=municipality)
+    if channel == Channel.web:
+        conversation.id = sender_ref
+    session.add(conversation)
+    await conversations.add_message(
+        session=session, conversation=conversation, author=Author.parent, text=question, at=clock()
+    )
+    opened = await handoff.open_case(
+        session=session,
+        conversation=conversation,
+        consent_text=handoff.consent_text(conversation=conversation),
+        at=clock(),
+    )
+    await session.commit()
+    case = await session.get(SupportCase, opened.case_id)
+    assert case is not None
+    return Opened(case=case, conversation=conversation)
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form; returns the CSRF token for later POSTs."""
+    page = await client.get("/inbox/login")
+    token = CSRF_INPUT.search(page.text).group(1)  # type: ignore[union-attr]
+    form = {"username": username, "password": password, "csrf_token": token}
+    response = await client.post("/inbox/login", data=form)
+    assert response.status_code == 303, response.text
+    return token
