@@ -1,0 +1,123 @@
+"""The inverted index: BM25F postings per (term, service) and multiword-keyword phrases.
+
+Scores are precomputed at build time, so a question only sums the postings of its terms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from directory.matching import ServiceCard
+from directory.query import QueryTerms, content_terms
+from directory.text import Vocabulary, words
+
+FIELD_WEIGHTS = {
+    "name": 4.0,
+    "keywords": 2.5,
+    "summary": 1.5,
+    "categories": 1.0,
+    "description": 1.0,
+}
+K1 = 1.2
+B = 0.6
+PHRASE_BOOST = 0.6  # a multiword keyword found as such adds this share of its words' idf
+
+
+@dataclass(frozen=True)
+class Phrase:
+    doc: int
+    terms: tuple[str, ...]
+    label: str
+    bonus: float
+
+    def found_in(self, q: QueryTerms) -> bool:
+        """All the phrase's terms occur close together in the question (any order)."""
+        span = 2 * len(self.terms) + 2
+        where = [q.where.get(t, ()) for t in self.terms]
+        if any(not w for w in where):
+            return False
+        return any(all(any(abs(p - a) <= span for p in w) for w in where) for a in where[0])
+
+
+def card_fields(card: ServiceCard) -> dict[str, list[str]]:
+    return {
+        "name": [card.name, card.alternate_name or ""],
+        "keywords": list(card.keywords),
+        "summary": [card.summary],
+        "categories": [c.replace("_", " ").replace("-", " ") for c in card.categories],
+        "description": [card.description],
+    }
+
+
+@dataclass
+class Index:
+    postings: dict[str, dict[int, float]]
+    idf: dict[str, float]
+    phrases: dict[str, list[Phrase]]  # keyed by the phrase's rarest term
+    display: list[dict[str, str]]  # per service: term -> the word as the service writes it
+
+
+def build_index(cards: Sequence[ServiceCard], vocab: Vocabulary) -> Index:
+    tf, display, sources = _collect(cards, vocab)
+    postings, idf = _postings(tf)
+    return Index(postings, idf, _phrases(sources, vocab, idf), display)
+
+
+def _collect(
+    cards: Sequence[ServiceCard], vocab: Vocabulary
+) -> tuple[list[dict[str, Counter[str]]], list[dict[str, str]], list[tuple[int, str, str]]]:
+    tf: list[dict[str, Counter[str]]] = []
+    display: list[dict[str, str]] = []
+    sources: list[tuple[int, str, str]] = []
+    for doc, card in enumerate(cards):
+        per_field: dict[str, Counter[str]] = {}
+        shown: dict[str, str] = {}
+        for field, texts in card_fields(card).items():
+            counts: Counter[str] = Counter()
+            for text in texts:
+                for term, weight, surface in content_terms(text, vocab):
+                    counts[term] += weight
+                    shown.setdefault(term, surface)
+                if field in ("keywords", "name") and len(words(text)) >= 2:
+                    sources.append((doc, field, text))
+            per_field[field] = counts
+        tf.append(per_field)
+        display.append(shown)
+    return tf, display, sources
+
+
+def _postings(
+    tf: list[dict[str, Counter[str]]],
+) -> tuple[dict[str, dict[int, float]], dict[str, float]]:
+    n = len(tf)
+    avg = {f: max(1.0, sum(sum(d[f].values()) for d in tf) / max(n, 1)) for f in FIELD_WEIGHTS}
+    df: Counter[str] = Counter(t for d in tf for t in set().union(*d.values()))
+    idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+    postings: dict[str, dict[int, float]] = defaultdict(dict)
+    for doc, per_field in enumerate(tf):
+        pseudo: Counter[str] = Counter()
+        for field, counts in per_field.items():
+            norm = 1 - B + B * sum(counts.values()) / avg[field]
+            for term, count in counts.items():
+                pseudo[term] += FIELD_WEIGHTS[field] * count / norm
+        for term, t in pseudo.items():
+            postings[term][doc] = idf[term] * t * (K1 + 1) / (K1 + t)
+    return dict(postings), idf
+
+
+def _phrases(
+    sources: list[tuple[int, str, str]], vocab: Vocabulary, idf: dict[str, float]
+) -> dict[str, list[Phrase]]:
+    out: dict[str, list[Phrase]] = defaultdict(list)
+    for doc, field, text in sources:
+        terms = tuple(dict.fromkeys(t for t, w, _ in content_terms(text, vocab) if w == 1.0))
+        if len(terms) < 2:
+            continue
+        share = FIELD_WEIGHTS[field] / FIELD_WEIGHTS["keywords"]
+        bonus = PHRASE_BOOST * share * sum(idf.get(t, 0.0) for t in terms)
+        rarest = max(terms, key=lambda t: idf.get(t, 0.0))
+        out[rarest].append(Phrase(doc, terms, text.strip(), bonus))
+    return dict(out)
