@@ -1,7 +1,7 @@
 """SMS, meeting and reminder tables (issue 5).
 
-Times are stored as timezone-aware UTC (`DateTime(timezone=True)`): PostgreSQL keeps them
-as timestamptz, and on SQLite we always write UTC, so string order is time order.
+Datetimes are aware: sqlmodel stores them as UTC (timestamptz on PostgreSQL) and hands
+them back in UTC on both databases.
 Phone numbers are E.164, kept because messages must reach them; they are never logged.
 """
 
@@ -10,14 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from directory.models import new_id, utcnow
-
-
-def _ts(*, index: bool = False, nullable: bool = True) -> Column:  # type: ignore[type-arg]
-    return Column(DateTime(timezone=True), index=index, nullable=nullable)
 
 
 class SmsOptOut(SQLModel, table=True):
@@ -25,7 +21,7 @@ class SmsOptOut(SQLModel, table=True):
 
     __tablename__ = "sms_opt_out"
     phone: str = Field(primary_key=True, max_length=20)
-    opted_out_at: datetime = Field(sa_column=_ts(nullable=False))
+    opted_out_at: datetime = Field()
 
 
 class SmsInboundSeen(SQLModel, table=True):
@@ -33,7 +29,7 @@ class SmsInboundSeen(SQLModel, table=True):
 
     __tablename__ = "sms_inbound_seen"
     message_sid: str = Field(primary_key=True, max_length=64)
-    received_at: datetime = Field(sa_column=_ts(nullable=False))
+    received_at: datetime = Field()
     # The TwiML we answered, returned again if Twilio retries (it never got the first).
     response: str | None = Field(default=None, sa_column=Column(Text))
 
@@ -46,7 +42,7 @@ class SmsDelivery(SQLModel, table=True):
     status: str = Field(max_length=20)
     error_code: str | None = Field(default=None, max_length=10)
     outbound_id: str | None = Field(default=None, max_length=36, index=True)
-    updated_at: datetime = Field(sa_column=_ts(nullable=False))
+    updated_at: datetime = Field()
 
 
 class MeetingKind(StrEnum):
@@ -70,7 +66,7 @@ class Meeting(SQLModel, table=True):
     case_id: str = Field(foreign_key="support_case.id", index=True, ondelete="CASCADE")
     municipality: str = Field(max_length=64, index=True)  # copied from the case, for scoping
     kind: MeetingKind
-    starts_at: datetime = Field(sa_column=_ts(index=True, nullable=False))
+    starts_at: datetime = Field(index=True)
     duration_minutes: int = Field(default=60)
     place: str | None = Field(default=None, max_length=200)
     link: str | None = Field(default=None, max_length=500)
@@ -79,8 +75,8 @@ class Meeting(SQLModel, table=True):
     status: MeetingStatus = Field(default=MeetingStatus.scheduled)
     follow_up_of: str | None = Field(default=None, foreign_key="meeting.id", ondelete="SET NULL")
     created_by: str | None = Field(default=None, max_length=36)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class ParticipantAnswer(StrEnum):
@@ -96,7 +92,7 @@ class MeetingParticipant(SQLModel, table=True):
     name: str | None = Field(default=None, max_length=100)
     phone: str = Field(max_length=20, index=True)  # E.164
     answer: ParticipantAnswer = Field(default=ParticipantAnswer.none)
-    answered_at: datetime | None = Field(default=None, sa_column=_ts())
+    answered_at: datetime | None = Field(default=None)
 
 
 class OutboundKind(StrEnum):
@@ -139,16 +135,16 @@ class OutboundSms(SQLModel, table=True):
     )
     to_phone: str = Field(max_length=20)
     body: str = Field(sa_column=Column(Text, nullable=False))
-    due_at: datetime = Field(sa_column=_ts(nullable=False))
-    next_attempt_at: datetime = Field(sa_column=_ts(nullable=False))
-    expires_at: datetime | None = Field(default=None, sa_column=_ts())  # meeting start
+    due_at: datetime = Field()
+    next_attempt_at: datetime = Field()
+    expires_at: datetime | None = Field(default=None)  # meeting start
     status: OutboundStatus = Field(default=OutboundStatus.pending)
     attempts: int = Field(default=0)
     claimed_by: str | None = Field(default=None, max_length=64)
     claim_token: str | None = Field(default=None, max_length=36)
-    lease_until: datetime | None = Field(default=None, sa_column=_ts())
+    lease_until: datetime | None = Field(default=None)
     twilio_sid: str | None = Field(default=None, max_length=64, unique=True)
     last_error: str | None = Field(default=None, max_length=200)
-    sent_at: datetime | None = Field(default=None, sa_column=_ts())
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    sent_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -22,7 +22,7 @@ async def sms(fake: FakeTwilio) -> AsyncIterator[TwilioSms]:
     config = TwilioConfig(
         account_sid=fake.account_sid,
         auth_token=fake.auth_token,
-        from_number="+46701234500",
+        from_number="+46701740699",
         status_callback="https://fg.example/sms/twilio/status",
         api_base=fake.url,
     )
@@ -32,9 +32,9 @@ async def sms(fake: FakeTwilio) -> AsyncIterator[TwilioSms]:
 
 
 async def test_a_message_reaches_the_fake_through_the_real_client(sms, fake) -> None:
-    sid = await sms.send_text("+46701234567", "Hej från Familjeguiden")
+    sid = await sms.send_text("+46701740605", "Hej från Familjeguiden")
     assert sid.startswith("SM") and fake.sent[0].sid == sid
-    assert fake.sent[0].to == "+46701234567" and fake.sent[0].from_ == "+46701234500"
+    assert fake.sent[0].to == "+46701740605" and fake.sent[0].from_ == "+46701740699"
     assert fake.sent[0].status_callback == "https://fg.example/sms/twilio/status"
 
 
@@ -44,22 +44,22 @@ async def test_a_message_reaches_the_fake_through_the_real_client(sms, fake) -> 
 async def test_failures_are_classified(sms, fake, status, code, retryable) -> None:
     fake.fail_next(1, status=status, code=code)
     with pytest.raises(SmsSendError) as caught:
-        await sms.send_text("+46701234567", "Hej")
+        await sms.send_text("+46701740605", "Hej")
     assert caught.value.retryable is retryable and fake.sent == []
-    assert await sms.send_text("+46701234567", "Hej")  # the next one goes through
+    assert await sms.send_text("+46701740605", "Hej")  # the next one goes through
 
 
 async def test_an_unreachable_server_is_retryable() -> None:
     config = TwilioConfig(
         account_sid="AC1",
         auth_token="x",
-        from_number="+46701234500",
+        from_number="+46701740699",
         api_base="http://127.0.0.1:9",
     )
     sender = TwilioSms(config)
     try:
         with pytest.raises(SmsSendError) as caught:
-            await sender.send_text("+46701234567", "Hej")
+            await sender.send_text("+46701740605", "Hej")
         assert caught.value.retryable
     finally:
         await sender.close()

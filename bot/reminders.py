@@ -1,0 +1,184 @@
+"""The SMS scheduler: workers that drain the durable queue (bot.sms_queue) exactly once.
+
+Each `run_once` claims a batch of due rows (a committed lease), sends them, and records the
+result row by row, each in its own short transaction, so a crash loses at most the rows in
+flight: their lease expires and another worker (or the restarted one) claims them again.
+The one window left is "Twilio accepted, we died before committing the SID": Twilio's
+Messages API has no idempotency key, so that message would go out twice. It is as short as
+one commit, and the row's id is fenced by its claim token everywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.db import SessionFactory
+from bot.senders.sms import SmsSendError
+from bot.sms_models import OutboundSms, OutboundStatus, SmsDelivery
+from bot.sms_queue import as_utc, claim_due, find_by_sid, finish, opted_out_among
+
+log = logging.getLogger(__name__)
+
+# Delivery failures worth another try (queue overflow, handset unreachable, unknown error).
+# https://www.twilio.com/docs/api/errors/30001 ... 30008
+RETRYABLE_DELIVERY_ERRORS = frozenset({"30001", "30003", "30008"})
+
+
+Outcome = tuple[OutboundSms, dict[str, object]]
+
+
+class SmsTransport(Protocol):
+    async def send_text(self, to: str, body: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    first_delay: timedelta = timedelta(seconds=30)
+    factor: int = 4
+    max_delay: timedelta = timedelta(hours=1)
+
+    def delay(self, attempts: int) -> timedelta:
+        """30 s, 2 min, 8 min, 32 min, then hourly."""
+        return min(self.first_delay * self.factor ** max(attempts - 1, 0), self.max_delay)
+
+
+class ReminderWorker:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        sender: SmsTransport,
+        clock: Clock,
+        worker_id: str,
+        batch_size: int = 50,
+        *,
+        lease: timedelta = timedelta(minutes=2),
+        concurrency: int = 10,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.sessions, self.sender, self.clock = sessions, sender, clock
+        self.worker_id, self.batch_size, self.lease = worker_id, batch_size, lease
+        self.retry = retry or RetryPolicy()
+        self._slots = asyncio.Semaphore(concurrency)
+        self.wake = asyncio.Event()  # set by QueuedSmsSender: something is due now
+
+    async def claim(self) -> list[OutboundSms]:
+        async with self.sessions() as session:
+            rows = await claim_due(session=session, worker_id=self.worker_id, now=self.clock(),
+                                   limit=self.batch_size, lease=self.lease)  # fmt: skip
+            await session.commit()
+        return rows
+
+    async def run_once(self) -> int:
+        """Claim due rows, send them, record each result. Returns how many were handled."""
+        rows = await self.claim()
+        if not rows:
+            return 0
+        async with self.sessions() as session:
+            stopped = await opted_out_among(session=session, phones={r.to_phone for r in rows})
+        pending = {asyncio.create_task(self._outcome(row, stopped)) for row in rows}
+        while pending:
+            # Group commit: whatever finished meanwhile is written in one short transaction,
+            # so results are durable moments after each send, with one writer per worker.
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            await self._record([task.result() for task in done])
+        return len(rows)
+
+    async def _outcome(self, row: OutboundSms, stopped: set[str]) -> Outcome:
+        now = as_utc(self.clock())
+        if row.expires_at is not None and now >= as_utc(row.expires_at):
+            return row, {"status": OutboundStatus.expired}  # never send late
+        if row.to_phone in stopped:
+            return row, {"status": OutboundStatus.opted_out}
+        async with self._slots:
+            try:
+                sid = await self.sender.send_text(row.to_phone, row.body)
+            except SmsSendError as exc:
+                return row, self._failure(row, reason=exc.reason, retryable=exc.retryable)
+        sent_at = as_utc(self.clock())
+        return row, {"status": OutboundStatus.sent, "twilio_sid": sid, "sent_at": sent_at,
+                     "last_error": None}  # fmt: skip
+
+    def _failure(self, row: OutboundSms, *, reason: str, retryable: bool) -> dict[str, object]:
+        log.warning("sms %s attempt %d failed: %s", row.id, row.attempts, reason)
+        if retryable and row.attempts < self.retry.max_attempts:
+            retry_at = as_utc(self.clock()) + self.retry.delay(row.attempts)
+            return {"status": OutboundStatus.pending, "next_attempt_at": retry_at,
+                    "last_error": reason}  # fmt: skip
+        return {"status": OutboundStatus.failed, "last_error": reason}
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        async with self.sessions() as session:
+            for row, values in outcomes:
+                if not await finish(session=session, row=row, now=self.clock(), **values):
+                    log.info("sms %s: claim lost (retracted or lease expired)", row.id)
+            await session.commit()
+
+    async def run_forever(
+        self, *, idle: float = 5.0, sleep: Callable[[float], Awaitable[object]] | None = None
+    ) -> None:
+        """Poll until cancelled; wakes early when `wake` is set. Errors never end the loop."""
+        while True:
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("reminder worker %s: batch failed", self.worker_id)
+                handled = 0
+            if handled == 0:
+                await (sleep(idle) if sleep else self._idle(idle))
+
+    async def _idle(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), timeout=seconds)
+        self.wake.clear()
+
+
+async def record_status(
+    *,
+    sessions: SessionFactory,
+    sid: str,
+    status: str,
+    error_code: str | None,
+    now: datetime,
+    retry: RetryPolicy | None = None,
+) -> None:
+    """A Twilio status callback: record it; a failed delivery goes back to the queue."""
+    retry = retry or RetryPolicy()
+    async with sessions() as session:
+        row = await find_by_sid(session=session, sid=sid)
+        delivery = await session.get(SmsDelivery, sid) or SmsDelivery(message_sid=sid, status="")
+        delivery.status, delivery.error_code = status, error_code
+        delivery.outbound_id, delivery.updated_at = (row.id if row else None), as_utc(now)
+        session.add(delivery)
+        if row is not None and row.status in (OutboundStatus.sent, OutboundStatus.delivered):
+            _apply_status(row, status=status, error_code=error_code, now=now, retry=retry)
+            session.add(row)
+        await session.commit()
+
+
+def _apply_status(
+    row: OutboundSms, *, status: str, error_code: str | None, now: datetime, retry: RetryPolicy
+) -> None:
+    now = as_utc(now)
+    if status == "delivered":
+        row.status = OutboundStatus.delivered
+    elif status in ("failed", "undelivered"):
+        expired = row.expires_at is not None and now >= as_utc(row.expires_at)
+        retryable = error_code is None or error_code in RETRYABLE_DELIVERY_ERRORS
+        if retryable and not expired and row.attempts < retry.max_attempts:
+            row.status, row.next_attempt_at = (
+                OutboundStatus.pending,
+                now + retry.delay(row.attempts),
+            )
+            row.twilio_sid = None  # the next attempt gets its own SID
+        else:
+            row.status = OutboundStatus.failed
+        row.last_error = f"delivery {status} {error_code or ''}".strip()
+    row.updated_at = now

@@ -1,0 +1,195 @@
+"""Data functions of the durable SMS queue (table outbound_sms) and of opt-outs.
+
+Claiming is one UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) ... RETURNING:
+on PostgreSQL concurrent workers skip each other's rows instead of waiting or double
+claiming; on SQLite the clause is dropped and the single writer lock makes it atomic.
+A claim is a lease: rows of a worker that died are claimable again once it expires.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.sms_models import (
+    OutboundKind,
+    OutboundSms,
+    OutboundStatus,
+    SmsInboundSeen,
+    SmsOptOut,
+)
+
+ACTIVE = (OutboundStatus.pending, OutboundStatus.claimed)
+
+
+def as_utc(at: datetime) -> datetime:
+    """SQLite hands back naive datetimes; we only ever store UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def enqueue(
+    *,
+    session: AsyncSession,
+    kind: OutboundKind,
+    to_phone: str,
+    body: str,
+    due_at: datetime,
+    expires_at: datetime | None = None,
+    meeting_id: str | None = None,
+    participant_id: str | None = None,
+) -> OutboundSms:
+    """Add one SMS to the queue (the caller commits)."""
+    row = OutboundSms(
+        kind=kind,
+        to_phone=to_phone,
+        body=body,
+        due_at=as_utc(due_at),
+        next_attempt_at=as_utc(due_at),
+        expires_at=as_utc(expires_at) if expires_at else None,
+        meeting_id=meeting_id,
+        participant_id=participant_id,
+    )
+    session.add(row)
+    return row
+
+
+async def retract(*, session: AsyncSession, meeting_id: str, now: datetime) -> int:
+    """Withdraw a meeting's unsent SMS; clearing claim_token fences a worker holding one."""
+    statement = (
+        update(OutboundSms)
+        .where(col(OutboundSms.meeting_id) == meeting_id, col(OutboundSms.status).in_(ACTIVE))
+        .values(status=OutboundStatus.retracted, claim_token=None, updated_at=as_utc(now))
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
+
+
+async def claim_due(
+    *, session: AsyncSession, worker_id: str, now: datetime, limit: int, lease: timedelta
+) -> list[OutboundSms]:
+    """Atomically take up to `limit` due rows (or rows whose lease ran out); caller commits."""
+    now = as_utc(now)
+    due = or_(
+        and_(OutboundSms.status == OutboundStatus.pending, OutboundSms.next_attempt_at <= now),
+        and_(OutboundSms.status == OutboundStatus.claimed, OutboundSms.lease_until < now),
+    )
+    pick = (
+        select(OutboundSms.id)
+        .where(due)
+        .order_by(col(OutboundSms.next_attempt_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(OutboundSms)
+        .where(col(OutboundSms.id).in_(pick.scalar_subquery()))
+        .values(
+            status=OutboundStatus.claimed,
+            claimed_by=worker_id,
+            claim_token=str(uuid.uuid4()),
+            lease_until=now + lease,
+            attempts=OutboundSms.attempts + 1,
+            updated_at=now,
+        )
+        .returning(OutboundSms)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.exec(statement)).scalars().all()  # type: ignore[call-overload]
+    return list(rows)
+
+
+async def finish(
+    *, session: AsyncSession, row: OutboundSms, now: datetime, **values: object
+) -> bool:
+    """Record a worker's result, only if its claim still stands (caller commits)."""
+    statement = (
+        update(OutboundSms)
+        .where(
+            col(OutboundSms.id) == row.id,
+            col(OutboundSms.claim_token) == row.claim_token,
+            col(OutboundSms.status) == OutboundStatus.claimed,
+        )
+        .values(updated_at=as_utc(now), lease_until=None, **values)
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount)
+
+
+async def find_by_sid(*, session: AsyncSession, sid: str) -> OutboundSms | None:
+    query = select(OutboundSms).where(OutboundSms.twilio_sid == sid)
+    return (await session.exec(query)).first()
+
+
+async def list_for_meeting(*, session: AsyncSession, meeting_id: str) -> list[OutboundSms]:
+    query = (
+        select(OutboundSms)
+        .where(OutboundSms.meeting_id == meeting_id)
+        .order_by(col(OutboundSms.due_at))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def list_failed(*, session: AsyncSession, limit: int = 100) -> list[OutboundSms]:
+    query = (
+        select(OutboundSms)
+        .where(OutboundSms.status == OutboundStatus.failed)
+        .order_by(col(OutboundSms.updated_at).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def opted_out_among(*, session: AsyncSession, phones: set[str]) -> set[str]:
+    if not phones:
+        return set()
+    query = select(SmsOptOut.phone).where(col(SmsOptOut.phone).in_(phones))
+    return set((await session.exec(query)).all())
+
+
+async def is_opted_out(*, session: AsyncSession, phone: str) -> bool:
+    return await session.get(SmsOptOut, phone) is not None
+
+
+async def opt_out(*, session: AsyncSession, phone: str, now: datetime) -> None:
+    if await session.get(SmsOptOut, phone) is None:
+        session.add(SmsOptOut(phone=phone, opted_out_at=as_utc(now)))
+
+
+async def opt_in(*, session: AsyncSession, phone: str) -> None:
+    await session.exec(delete(SmsOptOut).where(col(SmsOptOut.phone) == phone))  # type: ignore[call-overload]
+
+
+async def first_time_seen(*, session: AsyncSession, message_sid: str, now: datetime) -> bool:
+    """Record a MessageSid; False when it was already there (a Twilio retry). Commits."""
+    session.add(SmsInboundSeen(message_sid=message_sid, received_at=as_utc(now)))
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
+
+
+async def forget_seen(*, session: AsyncSession, message_sid: str) -> None:
+    """Processing failed: let Twilio's retry of this MessageSid be processed. Commits."""
+    await session.exec(
+        delete(SmsInboundSeen).where(col(SmsInboundSeen.message_sid) == message_sid)
+    )  # type: ignore[call-overload]
+    await session.commit()
+
+
+async def seen_response(*, session: AsyncSession, message_sid: str) -> str | None:
+    seen = await session.get(SmsInboundSeen, message_sid)
+    return seen.response if seen else None
+
+
+async def store_response(*, session: AsyncSession, message_sid: str, response: str) -> None:
+    seen = await session.get(SmsInboundSeen, message_sid)
+    if seen is not None:
+        seen.response = response
+        session.add(seen)
