@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import conversations as store
 from bot.clock import Clock
 from bot.db import SessionFactory
-from bot.dto import Button, Inbound, Reply
+from bot.dto import Button, Channel, Inbound, Reply
 from bot.intents import Intent, Parsed, classify, guess_language, has_words
 from bot.models import Author, Conversation, ConversationMessage
 from bot.ports import Handoff
@@ -124,12 +124,13 @@ class ConversationCore:
             return replies
 
     async def history(
-        self, conversation_id: str, *, after_seq: int = 0
+        self, conversation_id: str, *, after_seq: int = 0, channel: Channel | None = None
     ) -> list[dict[str, Any]] | None:
-        """A conversation's stored messages in order, or None when it does not exist."""
+        """A conversation's stored messages in order, or None when it does not exist
+        (or, with `channel`, is not on that channel)."""
         async with self._sessions() as session:
             found = await store.get_conversation(session=session, conversation_id=conversation_id)
-            if found is None:
+            if found is None or (channel is not None and found.channel != channel):
                 return None
             messages = await store.list_messages(
                 session=session, conversation_id=conversation_id, after_seq=after_seq

@@ -1,0 +1,125 @@
+"""Web chat: the page at / and its JSON API, a thin adapter over the conversation core.
+
+The browser's conversation id is the Conversation's id and its sender_ref (an unguessable
+uuid4), so holding the id is what lets a browser read its own conversation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import UUID4, BaseModel, Field
+
+from bot.app import AppContext, get_ctx
+from bot.dto import Channel, Inbound, Reply
+
+HERE = Path(__file__).parent
+MAX_TEXT = 10_000
+STATIC = {"chat.js": "text/javascript", "chat.css": "text/css"}
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+
+
+class ChatIn(BaseModel):
+    conversation_id: UUID4 | None = None
+    text: str = Field(max_length=MAX_TEXT)
+    municipality: str | None = Field(default=None, max_length=64)
+    action: str | None = Field(default=None, max_length=64, description="a pressed button")
+
+
+class ButtonOut(BaseModel):
+    label: str
+    action: str
+
+
+class ServiceOut(BaseModel):
+    id: str
+    name: str
+
+
+class MessageOut(BaseModel):
+    text: str
+    buttons: list[ButtonOut] = []
+    services: list[ServiceOut] = []
+    urgent: bool = False
+
+
+class ChatOut(BaseModel):
+    conversation_id: str
+    messages: list[MessageOut]
+    services: list[ServiceOut]
+    urgent: bool
+    last_seq: int = Field(description="poll GET /api/chat/{id}?after=last_seq for new messages")
+    deleted: bool = False
+
+
+class HistoryOut(BaseModel):
+    conversation_id: str
+    messages: list[dict[str, Any]]
+
+
+def _message(reply: Reply) -> MessageOut:
+    return MessageOut.model_validate(reply, from_attributes=True)
+
+
+def _services(replies: list[Reply]) -> list[ServiceOut]:
+    """Every service named in the replies, once each, in order."""
+    named = {s.id: s.name for r in replies for s in r.services}
+    return [ServiceOut(id=i, name=n) for i, n in named.items()]
+
+
+def make_router() -> APIRouter:
+    router = APIRouter(tags=["web chat"])
+    templates = Jinja2Templates(directory=HERE / "templates")
+
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def chat_page(request: Request, kommun: str = "") -> HTMLResponse:
+        """The chat page; ?kommun=Degerfors presets the municipality when embedded."""
+        return templates.TemplateResponse(request, "chat.html", {"kommun": kommun[:64]})
+
+    @router.get("/static/{name}", include_in_schema=False)
+    async def chat_static(name: str) -> FileResponse:
+        """The page's own script and style (no CDN: the product runs offline)."""
+        if name not in STATIC:
+            raise HTTPException(404, "no such file")
+        return FileResponse(HERE / "static" / name, media_type=STATIC[name])
+
+    @router.post("/api/chat")
+    async def post_chat(body: ChatIn, ctx: Ctx) -> ChatOut:
+        """Send one parent message; returns the assistant's replies."""
+        conversation_id = str(body.conversation_id or uuid.uuid4())
+        inbound = Inbound(
+            channel=Channel.web,
+            sender_ref=conversation_id,
+            text=body.text,
+            received_at=ctx.clock(),
+            municipality_hint=(body.municipality or "").strip() or None,
+            action=body.action,
+        )
+        replies = await ctx.core.handle(inbound)
+        history = await ctx.core.history(conversation_id, channel=Channel.web)
+        return ChatOut(
+            conversation_id=conversation_id,
+            messages=[_message(r) for r in replies],
+            services=_services(replies),
+            urgent=any(r.urgent for r in replies),
+            last_seq=history[-1]["seq"] if history else 0,
+            deleted=history is None,
+        )
+
+    @router.get("/api/chat/{conversation_id}")
+    async def get_chat(conversation_id: UUID4, ctx: Ctx, after: int = 0) -> HistoryOut:
+        """The conversation's messages (coordinator replies included), after seq `after`."""
+        history = await ctx.core.history(
+            str(conversation_id), after_seq=after, channel=Channel.web
+        )
+        if history is None:
+            raise HTTPException(404, "unknown conversation")
+        return HistoryOut(conversation_id=str(conversation_id), messages=history)
+
+    return router
