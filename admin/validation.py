@@ -48,8 +48,10 @@ class Problems:
 
 def normalise_phone(raw: str) -> str:
     """E.164 for ordinary numbers; short service numbers (112, 1177, 116 111) keep their digits."""
-    if is_short_code(raw):
-        return raw.replace(" ", "").replace("-", "")
+    digits = raw.replace(" ", "").replace("-", "")
+    # Swedish short numbers never start with 0; "0712" is a truncated ordinary number.
+    if is_short_code(raw) and len(digits) >= 3 and not digits.startswith("0"):
+        return digits
     return to_e164(raw)
 
 
@@ -131,11 +133,12 @@ def check_service(data: dict[str, Any], problems: Problems | None = None) -> dic
     problems = problems or Problems()
     check_optional(problems, data, "email", normalise_email)
     check_optional(problems, data, "url", normalise_url)
-    data["municipalities"] = check_municipalities(problems, data.get("municipalities") or [])
+    given = data.get("municipalities") or []
+    data["municipalities"] = check_municipalities(problems, given)
     if data.get("min_age", 0) > data.get("max_age", 20):
         problems.add("min_age", "min_age must not be greater than max_age", data["min_age"])
     scope = Scope(data.get("scope", Scope.municipality))
-    if scope != Scope.national and not data["municipalities"]:
+    if scope != Scope.national and not given:
         problems.add("municipalities", f"a {scope.value} service needs its municipalities", [])
     if own:
         problems.raise_if_any()
