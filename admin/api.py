@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from admin.routes import audit, categories, contacts, keys, organizations, services, synonyms
+from admin.routes import (
+    audit,
+    cases,
+    categories,
+    contacts,
+    keys,
+    organizations,
+    services,
+    synonyms,
+)
 
 
 def make_admin_router() -> APIRouter:
@@ -14,4 +23,5 @@ def make_admin_router() -> APIRouter:
     router = APIRouter(prefix="/admin/api/v1")
     for module in (organizations, services, contacts, categories, synonyms, keys, audit):
         router.include_router(module.router)
+    router.include_router(cases.router)  # issue 4: coordinators' cases
     return router
