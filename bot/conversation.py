@@ -21,12 +21,13 @@ from bot import conversations as store
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.dto import Button, Channel, Inbound, Reply
-from bot.intents import Intent, Parsed, classify, guess_language, has_words
+from bot.intents import Intent, Parsed, classify, has_words
 from bot.models import Author, Conversation, ConversationMessage
 from bot.ports import Handoff
 from bot.privacy import redact
 from bot.replies import contacts_text, cost_reply, detail_reply, services_reply, urgent_reply
 from bot.texts import SV, t
+from directory.facts import detect_language
 from directory.matching import Hit, MatchResult, MunicipalitySource, Query
 
 log = logging.getLogger(__name__)
@@ -156,8 +157,8 @@ class ConversationCore:
         if hint and (conversation.municipality is None or parsed.intent is Intent.greet):
             conversation.municipality = hint[:64]
         lang = parsed.language
-        if lang is None and parsed.intent is Intent.question:
-            lang = guess_language(inbound.text)
+        if lang is None and parsed.intent is Intent.question and len(inbound.text.split()) >= 3:
+            lang = detect_language(inbound.text[:MAX_MATCH_CHARS])
         if lang is not None:
             conversation.language = lang
         await session.commit()
@@ -191,10 +192,13 @@ class ConversationCore:
         ):
             return await self._delete(turn)
         if intent is Intent.delete:
+            if state != State.awaiting_delete:
+                turn.remember(state_before_delete=state)
             turn.conversation.state = State.awaiting_delete
             return [self._ask_delete(turn)]
         if state == State.awaiting_delete:
-            turn.conversation.state = State.idle
+            # Not deleting after all: carry on where the parent was (e.g. with a coordinator).
+            turn.conversation.state = str(turn.ctx.get("state_before_delete", State.idle))
             if intent is Intent.no:
                 return [Reply(text=t("delete_cancelled", turn.lang))]
             state = turn.conversation.state
@@ -228,6 +232,9 @@ class ConversationCore:
             return await self._detail(turn, turn.parsed.number or 1)
         if intent is Intent.cost and turn.ctx.get("query"):
             return await self._cost(turn)
+        if intent in (Intent.yes, Intent.no):  # nothing was asked: say what can be done
+            key = "follow_up_hint" if turn.ctx.get("query") else "nothing_yet"
+            return [Reply(text=t(key, turn.lang))]
         return await self._answer(turn)
 
     def _welcome(self, turn: Turn) -> Reply:
@@ -326,14 +333,11 @@ class ConversationCore:
         return [Reply(text=t("ask_municipality", turn.lang))]
 
     async def _set_municipality(self, turn: Turn, text: str) -> list[Reply]:
-        """Take the municipality the matcher recognises, else a short plain name as written."""
+        """Take the municipality only when the directory's resolver recognises it."""
         result = await self._match(Query(text=text[:200]), limit=1)
         name = (
             result.municipality if result.municipality_source == MunicipalitySource.text else None
         )
-        words = text.strip().split()
-        if name is None and 0 < len(words) <= 3 and all(w.isalpha() for w in words):
-            name = " ".join(w.capitalize() for w in words)
         if name is None:
             if turn.conversation.state == State.awaiting_municipality:
                 # Not a municipality after all: treat it as the question it probably is.

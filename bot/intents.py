@@ -132,33 +132,3 @@ def _from_patterns(norm: str) -> Parsed:
     if words <= 6 and _COST.search(norm):
         return Parsed(Intent.cost, language=english)
     return Parsed(Intent.question)
-
-
-_EN_COMMON = frozenset(
-    re.findall(
-        r"\w+",
-        "the and my is are what how can i you to of for with do does he she his her son "
-        "daughter child school help need want where who not it this",
-    )
-)
-_SV_COMMON = frozenset(
-    re.findall(
-        r"\w+",
-        "och jag min mitt mina är det att som en ett på för med har inte vad hur kan han hon "
-        "hans hennes son dotter barn skolan hjälp vill var vem till om",
-    )
-)
-
-
-def guess_language(text: str) -> str | None:
-    """'en' or 'sv' when the words clearly say so; None for short or mixed messages."""
-    words = re.findall(r"[a-zåäö]+", text.lower())
-    if len(words) < 3:
-        return None
-    en = sum(w in _EN_COMMON for w in words)
-    sv = sum(w in _SV_COMMON for w in words) + 2 * bool(re.search(r"[åäö]", text.lower()))
-    if en >= 2 and en > sv:
-        return "en"
-    if sv >= 1 and sv >= en:
-        return "sv"
-    return None

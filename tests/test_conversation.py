@@ -257,3 +257,24 @@ async def test_history_lists_messages_in_order(core, sessions) -> None:
     assert [m["author"] for m in history] == ["parent", "bot", "parent", "bot"]
     assert history[-1]["buttons"][0]["action"] == "detail:1"
     assert await core.history("no-such-id") is None
+
+
+async def test_cancelled_radera_returns_to_the_coordinator(core, handoff, sessions) -> None:
+    await core.handle(msg("prata med någon"))
+    await core.handle(msg("ja"))
+    await core.handle(msg("radera"))
+    [kept] = await core.handle(msg("nej"))
+    assert "inget raderades" in kept.text
+    assert (await conversation(sessions)).state == "with_coordinator"
+    assert await core.handle(msg("hör ni av er snart")) == []
+
+
+async def test_a_lone_yes_without_a_question_is_answered_kindly(core) -> None:
+    [reply] = await core.handle(msg("ja"))
+    assert "Skriv först vad du undrar" in reply.text
+
+
+async def test_unknown_municipality_is_not_stored(core, sessions) -> None:
+    [reply] = await core.handle(msg("kommun Blaha"))
+    assert "kände inte igen" in reply.text
+    assert (await conversation(sessions)).municipality is None
