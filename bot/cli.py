@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
 
     # Feature sub-commands register themselves below (match, admin ...).
+    from handlers import inbox_cli
+
+    inbox_cli.register(sub)  # inbox create-login
     return parser
 
 
