@@ -16,12 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import case_jobs
 from bot.clock import Clock, system_clock
+from bot.conversation import ConversationCore
 from bot.db import SessionFactory, make_engine, make_session_factory, migrate
 from bot.dto import Channel
 from bot.handoff import CaseHandoff
+from bot.ports import Handoff
 from bot.senders import StoredOnlySender, TextSender
 from bot.settings import Settings, get_settings
+from bot.sms_runtime import install_sms
 from bot.telegram_runtime import install_telegram
+from directory.index import DirectoryIndex
 from directory.seed import seed_on_startup
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,9 @@ class AppContext:
     senders: dict[Channel, TextSender] = field(default_factory=dict)
     # The handoff to coordinators (bot.ports.Handoff for the core; inbox, API, group).
     handoff: CaseHandoff = field(init=False)
+    # The cached matcher over the directory, and the one dialogue every channel shares.
+    directory: DirectoryIndex = field(init=False)
+    core: ConversationCore = field(init=False)
 
     def __post_init__(self) -> None:
         self.handoff = CaseHandoff(
@@ -58,8 +65,10 @@ def build(
     clock: Clock = system_clock,
     engine: AsyncEngine | None = None,
     run_migrations: bool = True,
+    handoff: Handoff | None = None,
 ) -> FastAPI:
-    """Create the app. Tests pass their own engine (already migrated) and a FakeClock."""
+    """Create the app. Tests pass their own engine (already migrated) and a FakeClock;
+    `handoff` replaces the case handoff the core calls (e.g. a test double)."""
     settings = settings or Settings()
     engine = engine or make_engine(settings.database_url)
     ctx = AppContext(
@@ -68,6 +77,16 @@ def build(
         sessions=make_session_factory(engine),
         clock=clock,
         senders={Channel.web: StoredOnlySender()},
+    )
+    ctx.directory = DirectoryIndex(
+        ctx.sessions, default_municipality=settings.default_municipality, clock=clock
+    )
+    ctx.core = ConversationCore(
+        sessions=ctx.sessions,
+        directory=ctx.directory,
+        clock=clock,
+        default_municipality=settings.default_municipality,
+        handoff=handoff or ctx.handoff,
     )
 
     @asynccontextmanager
@@ -99,10 +118,14 @@ def build(
     app.state.startup_hooks.append(seed_on_startup)  # the bundled directory, first
     case_jobs.install(app)
     install_telegram(app, ctx)  # sender, webhook route, polling/webhook start-up
+    install_sms(app, ctx)  # Twilio webhook, queued SMS sender, reminder worker (if enabled)
     from admin.api import make_admin_router  # imported here: admin routes import bot.app
 
     app.include_router(make_admin_router())  # /admin/api/v1 (directory editing, keys, audit)
     from handlers import inbox  # imported here: the inbox imports admin.deps -> bot.app
 
     inbox.install(app)  # /inbox: the coordinators' web inbox
+    from handlers.web import make_router as make_web_router  # imports bot.app (get_ctx)
+
+    app.include_router(make_web_router())  # / and /api/chat: the web chat
     return app
