@@ -48,12 +48,12 @@ def consent(*, municipality: str, language: str = "sv") -> str:
         return (
             f"I can pass your question to a coordinator in {municipality}. They will see "
             "what you have written here so far and the services I suggested, and will "
-            "answer you here. Is that OK?"
+            "answer you here."
         )
     return (
         f"Jag kan skicka din fråga till en samordnare i {municipality}. Samordnaren får då "
         "läsa det du har skrivit här hittills och vilka stöd jag har föreslagit, och svarar "
-        "dig här. Är det okej?"
+        "dig här."
     )
 
 
