@@ -1,0 +1,266 @@
+"""Is a child (or a parent with children) in acute danger now? Situations, not keywords.
+
+The lexicon, situations and blockers all live in `data/urgency.json`, so data editors can
+change them; this module only combines them:
+
+1. fold the text (case, diacritics), fix small typos against a vocabulary and blank idioms;
+2. find every concept match and keep the live ones: not negated, not in a clause about the
+   past (unless that clause also says "now"), a hypothetical or a question about emergency
+   numbers, and not in a joking sentence;
+3. a situation is urgent when each of its concepts has a live match within its window
+   (one sentence, two adjacent sentences or the whole message); the first one wins.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from directory.facts import fold
+
+_SENTENCE_SPLIT = re.compile(r"[.!?\n]+")
+_CLAUSE_SPLIT = re.compile(r"[,;:()]+|\s(?:men|but|fast|utom)\s")
+_TOKEN = re.compile(r"\w+")
+_WORD = re.compile(r"[\w']+")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+# No real word is this long; cutting keeps compound-word patterns (\w*tablett\w*) linear.
+_LONG_WORD = re.compile(r"(\w{40})\w+")
+_WINDOWS = {"sentence": 0, "adjacent": 1, "message": None}
+
+
+@dataclass(frozen=True)
+class Urgency:
+    urgent: bool
+    kind: str | None
+    reason: str
+    services: tuple[str, ...]  # directory service names, most important first
+
+
+NOT_URGENT = Urgency(urgent=False, kind=None, reason="", services=())
+
+
+@dataclass(frozen=True)
+class Situation:
+    kind: str
+    concepts: tuple[str, ...]
+    window: int | None  # extra sentences after the first one; None: the whole message
+    reason: str
+
+
+@dataclass(frozen=True)
+class UrgencyRules:
+    """The compiled contents of `urgency.json`."""
+
+    services: dict[str, tuple[str, ...]]
+    lexicon: dict[str, re.Pattern[str]]
+    situations: tuple[Situation, ...]
+    neutralise: re.Pattern[str] | None
+    negations: frozenset[str]
+    not_negating: frozenset[str]
+    words_before: int
+    words_after: int
+    past: re.Pattern[str]
+    now: re.Pattern[str]
+    hypothetical: re.Pattern[str]
+    emergency_question: re.Pattern[str]
+    joke: re.Pattern[str]
+    vocabulary: tuple[str, ...]
+    typo_min_length: int
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> UrgencyRules:
+        """Read the bundled `urgency.json` (or another file of the same shape)."""
+        if path is None:
+            raw = resources.files("directory").joinpath("data/urgency.json").read_text()
+        else:
+            raw = path.read_text(encoding="utf-8")
+        return cls.from_dict(json.loads(raw))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UrgencyRules:
+        blockers, negation = data["clause_blockers"], data["negation"]
+        return cls(
+            services={k: tuple(v) for k, v in data["services"].items()},
+            lexicon={k: _compile(v) for k, v in data["lexicon"].items()},
+            situations=tuple(_situation(s) for s in data["situations"]),
+            neutralise=_compile(_flatten(data.get("neutralise", {}))) or None,
+            negations=frozenset(negation["words"]),
+            not_negating=frozenset(negation.get("not_negating", [])),
+            words_before=negation.get("words_before", 3),
+            words_after=negation.get("words_after", 1),
+            past=_compile(blockers["past"]),
+            now=_compile(blockers["now"]),
+            hypothetical=_compile(blockers["hypothetical"]),
+            emergency_question=_compile(blockers["emergency_question"]),
+            joke=_compile(data.get("sentence_blockers", {}).get("joke", [])),
+            vocabulary=tuple(data.get("typo_vocabulary", [])),
+            typo_min_length=data.get("typo_min_length", 6),
+        )
+
+
+def _flatten(groups: dict[str, Any]) -> list[str]:
+    return [p for key, patterns in groups.items() if not key.startswith("_") for p in patterns]
+
+
+def _compile(patterns: list[str]) -> re.Pattern[str]:
+    # An empty list must match nothing, not everything.
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!x)x")
+
+
+def _situation(raw: dict[str, Any]) -> Situation:
+    return Situation(
+        kind=raw["kind"],
+        concepts=tuple(raw["all"]),
+        window=_WINDOWS[raw.get("window", "sentence")],
+        reason=raw.get("reason", raw["kind"]),
+    )
+
+
+# --- text preparation ------------------------------------------------------------------
+
+
+def _correct_typos(text: str, rules: UrgencyRules) -> str:
+    """Replace words one or two edits away from a lexicon word ("tabeltter" -> "tabletter")."""
+    vocabulary = set(rules.vocabulary)
+    cache: dict[str, str] = {}
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group()
+        if len(word) < rules.typo_min_length or word in vocabulary:
+            return word
+        if word not in cache:
+            budget = 1 if len(word) < 10 else 2
+            best = process.extractOne(
+                word, rules.vocabulary, scorer=OSA.distance, score_cutoff=budget
+            )
+            cache[word] = best[0] if best and best[0][:1] == word[:1] else word
+        return cache[word]
+
+    return _TOKEN.sub(fix, text) if rules.vocabulary else text
+
+
+def _prepare(text: str, rules: UrgencyRules) -> str:
+    folded = _LONG_WORD.sub(r"\1", fold(text).replace("’", "'"))
+    folded = _SPACES.sub(" ", _correct_typos(folded, rules))
+    if rules.neutralise is not None:
+        folded = rules.neutralise.sub(" ~ ", folded)
+    return folded
+
+
+# --- spans: sentences and clauses --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    index: int  # sentence number
+
+
+def _spans(text: str, splitter: re.Pattern[str], *, offset: int = 0) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for sep in splitter.finditer(text):
+        spans.append((offset + start, offset + sep.start()))
+        start = sep.end()
+    spans.append((offset + start, offset + len(text)))
+    return spans
+
+
+def _clauses(text: str) -> list[_Span]:
+    clauses: list[_Span] = []
+    for index, (s_start, s_end) in enumerate(_spans(text, _SENTENCE_SPLIT)):
+        for c_start, c_end in _spans(text[s_start:s_end], _CLAUSE_SPLIT, offset=s_start):
+            clauses.append(_Span(c_start, c_end, index))
+    return clauses
+
+
+def _clause_at(clauses: list[_Span], position: int) -> _Span:
+    for clause in clauses:
+        if clause.start <= position <= clause.end:
+            return clause
+    return clauses[-1]
+
+
+# --- liveness: negation and blocked clauses ----------------------------------------------
+
+
+def _negated(text: str, clause: _Span, match: re.Match[str], rules: UrgencyRules) -> bool:
+    before = _WORD.findall(text[clause.start : match.start()])[-rules.words_before :]
+    following = _WORD.findall(text[match.start() : clause.end])
+    for i, word in enumerate(before):
+        nxt = before[i + 1] if i + 1 < len(before) else (following[:1] or [""])[0]
+        if word in rules.negations and f"{word} {nxt}" not in rules.not_negating:
+            return True
+    after = _WORD.findall(text[match.end() : clause.end])[: rules.words_after]
+    return any(word in rules.negations for word in after)
+
+
+def _blocked_clause(text: str, clause: _Span, match: re.Match[str], rules: UrgencyRules) -> bool:
+    body = text[clause.start : clause.end]
+    if rules.emergency_question.search(body):
+        return True
+    if rules.hypothetical.search(text[clause.start : match.start()]):
+        return True
+    return bool(rules.past.search(body)) and not rules.now.search(body)
+
+
+def _live_sentences(
+    text: str, pattern: re.Pattern[str], clauses: list[_Span], rules: UrgencyRules
+) -> set[int]:
+    """Sentence numbers where the concept has a live (unblocked) match."""
+    live: set[int] = set()
+    for match in pattern.finditer(text):
+        clause = _clause_at(clauses, match.start())
+        if _negated(text, clause, match, rules) or _blocked_clause(text, clause, match, rules):
+            continue
+        live.add(clause.index)
+    return live
+
+
+def _joking_sentences(text: str, rules: UrgencyRules) -> set[int]:
+    sentences = _spans(text, _SENTENCE_SPLIT)
+    return {i for i, (s, e) in enumerate(sentences) if rules.joke.search(text[s:e])}
+
+
+# --- situations --------------------------------------------------------------------------
+
+
+def _holds(situation: Situation, found: dict[str, set[int]]) -> bool:
+    sets = [found.get(concept, set()) for concept in situation.concepts]
+    if not all(sets):
+        return False
+    if situation.window is None:
+        return True
+    starts: Iterable[int] = sets[0]
+    for first in starts:
+        window = set(range(first - situation.window, first + situation.window + 1))
+        if all(s & window for s in sets[1:]):
+            return True
+    return False
+
+
+def detect_urgency(text: str, rules: UrgencyRules) -> Urgency:
+    """Urgent when the message describes acute danger now; see the module docstring."""
+    prepared = _prepare(text, rules)
+    if not prepared.strip():
+        return NOT_URGENT
+    clauses = _clauses(prepared)
+    joking = _joking_sentences(prepared, rules)
+    needed = {concept for situation in rules.situations for concept in situation.concepts}
+    found = {
+        concept: _live_sentences(prepared, rules.lexicon[concept], clauses, rules) - joking
+        for concept in needed
+    }
+    for situation in rules.situations:
+        if _holds(situation, found):
+            services = rules.services.get(situation.kind, ())
+            return Urgency(True, situation.kind, situation.reason, services)
+    return NOT_URGENT
