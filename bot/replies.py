@@ -13,7 +13,7 @@ from directory.matching import Contact, Hit, MatchResult, ServiceCard
 
 # In lists, show at most this many ways to get in touch (details show all).
 LIST_CONTACTS = 2
-_LIST_KINDS = ("phone", "web", "chat", "email")
+_LIST_KINDS = ("phone", "web", "chat", "email", "address")
 
 
 def summary_line(card: ServiceCard) -> str:
@@ -51,8 +51,6 @@ def service_block(number: int, card: ServiceCard, lang: str) -> str:
         lines.append(f"{t('label_web', lang)}: {card.url}")
     if card.access != "open" or card.access_note:
         lines.append(access_text(card, lang))
-    if card.assured_date:
-        lines.append(t("assured", lang, date=card.assured_date.isoformat()))
     return "\n".join(line for line in lines if line)
 
 

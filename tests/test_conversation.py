@@ -88,7 +88,7 @@ async def test_question_lists_three_services_with_buttons_and_default_municipali
         "1. Familjeguiden" in reply.text and "Telefon (Familjeguiden): 0586-000 01" in reply.text
     )
     assert 'Svaren gäller Degerfors. Skriv "kommun" för att byta.' in reply.text
-    assert "kontrollerades senast 2026-03-01" in reply.text
+    assert "kontrollerades senast" not in reply.text  # kept for the details, lists stay short
     actions = [b.action for b in reply.buttons]
     assert actions == ["detail:1", "detail:2", "detail:3", "more", "handoff"]
     messages = await stored(sessions)
@@ -106,6 +106,9 @@ async def test_follow_ups_more_detail_cost_thanks(core) -> None:
     assert detail.services[0].name == "Elevhälsan"
     assert "E-post: eh@x.test" in detail.text and "vardagar 8-16" in detail.text
     assert "Via skolan" in detail.text
+    [first] = await core.handle(msg("1"))
+    assert "Uppgifterna kontrollerades senast 2026-03-01." in first.text
+    await core.handle(msg("3"))
     [cost] = await core.handle(msg("vad kostar det?"))
     assert cost.text == "Elevhälsan: Gratis"
     [thanks] = await core.handle(msg("tack!"))

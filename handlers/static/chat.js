@@ -69,7 +69,12 @@
       item.append(row);
     }
     log.append(item);
-    item.scrollIntoView({ block: "nearest" });
+    return item;
+  }
+
+  // Show the start of what just arrived: urgent guidance comes first and must be seen.
+  function showFrom(item) {
+    if (item) { item.scrollIntoView({ block: "start" }); }
   }
 
   async function send(text, action) {
@@ -77,7 +82,7 @@
     busy = true;
     sendButton.disabled = true;
     status.textContent = "Skickar …";
-    render({ author: "parent", text: text });
+    showFrom(render({ author: "parent", text: text }));
     try {
       const response = await fetch("/api/chat", {
         method: "POST",
@@ -88,7 +93,7 @@
       });
       if (!response.ok) { throw new Error("status " + response.status); }
       const data = await response.json();
-      data.messages.forEach(render);
+      showFrom(data.messages.map(render)[0]);
       conversationId = data.deleted ? null : data.conversation_id;
       lastSeq = data.deleted ? 0 : data.last_seq;
       saveId(conversationId);
@@ -109,12 +114,14 @@
       if (response.status === 404) { conversationId = null; saveId(null); return; }
       if (!response.ok || busy) { return; }
       const data = await response.json();
+      let first = null;
       for (const message of data.messages) {
         if (message.seq <= lastSeq) { continue; }
         // Replies to this page's own messages were shown already; show what others wrote.
-        if (renderAll || message.author !== "parent") { render(message); }
+        if (renderAll || message.author !== "parent") { first = first || render(message); }
         lastSeq = message.seq;
       }
+      showFrom(renderAll ? log.lastElementChild : first);
     } catch (error) { /* offline for a moment: try again at the next tick */ }
   }
 

@@ -1,0 +1,87 @@
+"""A real headless chromium loads the web chat, asks a question and sees services listed.
+
+The app runs under uvicorn on a free 127.0.0.1 port in a background thread, on a temporary
+SQLite file with the bundled directory. The screenshot is kept as a CI artefact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect, sync_playwright
+
+from bot.app import build
+from bot.db import create_all, make_engine
+from bot.settings import Settings
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def _serve(server: uvicorn.Server, sock: socket.socket, url: str) -> None:
+    async def run() -> None:
+        engine = make_engine(url)
+        await create_all(engine)
+        await engine.dispose()
+        await server.serve(sockets=[sock])
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def live_url(tmp_path: Path) -> Iterator[str]:
+    """The whole app on a loopback port; the socket listens before the thread starts, so
+    the browser's first request simply queues until uvicorn accepts it (no polling)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    db_url = f"sqlite:///{tmp_path / 'chat.db'}"
+    settings = Settings(database_url=db_url, telegram_bot_token=None, twilio_account_sid=None)
+    app = build(settings, run_migrations=False)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=_serve, args=(server, sock, db_url), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.mark.browser
+def test_browser_asks_a_question_and_sees_services(live_url: str, chromium_path: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+            page.goto(f"{live_url}/?kommun=Degerfors")
+            field = page.get_by_label("Din fråga")
+            field.fill("Var kan jag träffa andra föräldrar med bebis? Jag känner mig ensam.")
+            field.press("Enter")
+            log = page.get_by_role("log")
+            expect(log).to_contain_text("1. ", timeout=20_000)
+            expect(log.get_by_role("button", name="Fler")).to_be_visible()
+            expect(log).to_contain_text("Familjecentralen")
+            page.screenshot(path=str(ARTIFACTS / "web_chat.png"))
+            log.get_by_role("button", name="1", exact=True).click()
+            expect(log.locator(".msg--bot").last).to_contain_text("Så får du kontakt")
+            page.screenshot(path=str(ARTIFACTS / "web_chat_detail.png"))
+        finally:
+            browser.close()
