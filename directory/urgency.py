@@ -64,6 +64,7 @@ class UrgencyRules:
     situations: tuple[Situation, ...]
     neutralise: re.Pattern[str] | None
     negations: frozenset[str]
+    never_negated: frozenset[str]  # concepts such as times, where "inte" nearby means nothing
     not_negating: frozenset[str]
     words_before: int
     words_after: int
@@ -94,6 +95,7 @@ class UrgencyRules:
             neutralise=_compile(_flatten(data.get("neutralise", {}))) or None,
             negations=frozenset(negation["words"]),
             not_negating=frozenset(negation.get("not_negating", [])),
+            never_negated=frozenset(negation.get("not_negated_concepts", [])),
             words_before=negation.get("words_before", 3),
             words_after=negation.get("words_after", 1),
             past=_compile(blockers["past"]),
@@ -137,7 +139,7 @@ def _correct_typos(text: str, rules: UrgencyRules) -> str:
         if len(word) < rules.typo_min_length or word in vocabulary:
             return word
         if word not in cache:
-            budget = 1 if len(word) < 10 else 2
+            budget = 1 if len(word) < 12 else 2
             best = process.extractOne(
                 word, rules.vocabulary, scorer=OSA.distance, score_cutoff=budget
             )
@@ -213,13 +215,16 @@ def _blocked_clause(text: str, clause: _Span, match: re.Match[str], rules: Urgen
 
 
 def _live_sentences(
-    text: str, pattern: re.Pattern[str], clauses: list[_Span], rules: UrgencyRules
+    text: str, concept: str, clauses: list[_Span], rules: UrgencyRules
 ) -> set[int]:
     """Sentence numbers where the concept has a live (unblocked) match."""
     live: set[int] = set()
-    for match in pattern.finditer(text):
+    negatable = concept not in rules.never_negated
+    for match in rules.lexicon[concept].finditer(text):
         clause = _clause_at(clauses, match.start())
-        if _negated(text, clause, match, rules) or _blocked_clause(text, clause, match, rules):
+        if negatable and _negated(text, clause, match, rules):
+            continue
+        if _blocked_clause(text, clause, match, rules):
             continue
         live.add(clause.index)
     return live
@@ -256,8 +261,7 @@ def detect_urgency(text: str, rules: UrgencyRules) -> Urgency:
     joking = _joking_sentences(prepared, rules)
     needed = {concept for situation in rules.situations for concept in situation.concepts}
     found = {
-        concept: _live_sentences(prepared, rules.lexicon[concept], clauses, rules) - joking
-        for concept in needed
+        concept: _live_sentences(prepared, concept, clauses, rules) - joking for concept in needed
     }
     for situation in rules.situations:
         if _holds(situation, found):
