@@ -7,7 +7,6 @@ aiogram workflow data: `core`, `sender`, `clock`, `municipalities`.
 
 from __future__ import annotations
 
-import logging
 from contextlib import suppress
 from typing import TYPE_CHECKING, Protocol
 
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from bot.conversation import ConversationCore
     from bot.senders.telegram import TelegramSender
 
-log = logging.getLogger(__name__)
 
 ONLY_TEXT_SV = "Jag kan tyvärr bara läsa text. Skriv gärna din fråga med ord, så hjälper jag dig."
 ONLY_TEXT_EN = "I can only read text messages. Please write your question in words."

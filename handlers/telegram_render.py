@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 # https://core.telegram.org/bots/api#inlinekeyboardbutton (callback_data, in bytes).
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
+SHORT_LABEL = 3  # characters; such buttons are packed side by side
+PER_ROW = 5
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,20 @@ def render(reply: Reply) -> list[RenderedMessage]:
 
 
 def keyboard_for(buttons: list[Button]) -> InlineKeyboardMarkup | None:
-    """One button per row: labels stay readable on a phone."""
-    rows = [
-        [InlineKeyboardButton(text=b.label, callback_data=b.action)]
-        for b in buttons
-        if _fits(b.action)
-    ]
+    """Short labels (the numbers 1, 2, 3) share a row; longer ones get a row each, so both
+    stay readable on a phone."""
+    rows: list[list[InlineKeyboardButton]] = []
+    packing = False
+    for b in buttons:
+        if not _fits(b.action):
+            continue
+        button = InlineKeyboardButton(text=b.label, callback_data=b.action)
+        short = len(b.label) <= SHORT_LABEL
+        if short and packing and len(rows[-1]) < PER_ROW:
+            rows[-1].append(button)
+        else:
+            rows.append([button])
+        packing = short
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 

@@ -373,13 +373,14 @@ def message_update(
     from_id: int | None = None,
     thread_id: int | None = None,
     reply_to: dict[str, Any] | None = None,
+    is_forum: bool = False,
     **extra: Any,
 ) -> dict[str, Any]:
     """An update carrying a message; pass extra fields (photo=[...], sticker={...}) as needed."""
     message: dict[str, Any] = {
         "message_id": message_id,
         "date": date,
-        "chat": chat(chat_id),
+        "chat": chat(chat_id, is_forum=is_forum),
         "from": user(from_id or abs(chat_id)),
         **extra,
     }

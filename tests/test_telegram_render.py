@@ -10,13 +10,19 @@ from bot.dto import Button, Reply
 from handlers.telegram_render import MAX_TEXT, render, split_text
 
 
-def test_buttons_become_one_inline_button_per_row_with_the_action_as_callback_data() -> None:
-    reply = Reply("Här är några:", buttons=[Button("Fler", "more"), Button("1", "detail:1")])
+def test_buttons_keep_their_action_as_callback_data_and_numbers_share_a_row() -> None:
+    numbers = [Button(str(n), f"detail:{n}") for n in range(1, 8)]
+    reply = Reply("Här är några:", buttons=[*numbers, Button("Fler", "more"), Button("Ja", "yes")])
     [message] = render(reply)
     assert message.text == "Här är några:"
     assert message.keyboard is not None
     rows = [[(b.text, b.callback_data) for b in row] for row in message.keyboard.inline_keyboard]
-    assert rows == [[("Fler", "more")], [("1", "detail:1")]]
+    assert rows == [
+        [(str(n), f"detail:{n}") for n in range(1, 6)],
+        [("6", "detail:6"), ("7", "detail:7")],
+        [("Fler", "more")],
+        [("Ja", "yes")],  # short, but not after numbers' row: a row of its own
+    ]
 
 
 def test_reply_without_buttons_has_no_keyboard() -> None:

@@ -1,7 +1,6 @@
 """Telegram inside the app: long polling and the webhook, started and stopped by the lifespan.
 
-The core is a recording double here (the subject is the plumbing); whole dialogues through
-the real core are in test_telegram_dialogue.py.
+The app is the real one (bot.app.build: core, seeded directory); Telegram is the fake server.
 """
 
 from __future__ import annotations
@@ -18,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build
 from bot.clock import FakeClock
-from bot.dto import Channel, Inbound, Reply
+from bot.conversations import find_conversation
+from bot.dto import Channel
 from bot.settings import Settings
+from bot.texts import t
 from handlers.telegram_webhook import SECRET_HEADER, WEBHOOK_PATH
 from tests.fake_telegram import FakeTelegram, message_update
 
@@ -28,29 +29,27 @@ SECRET = "hemlig-webhook-nyckel"
 PUBLIC = "https://familjeguiden.example.se"
 
 
-class EchoCore:
-    def __init__(self) -> None:
-        self.inbounds: list[Inbound] = []
-
-    async def handle(self, inbound: Inbound) -> list[Reply]:
-        self.inbounds.append(inbound)
-        return [Reply(f"Du skrev: {inbound.text}")]
-
-
-def make_app(engine: AsyncEngine, clock: FakeClock, **settings: Any) -> tuple[FastAPI, EchoCore]:
-    app = build(
+def make_app(engine: AsyncEngine, clock: FakeClock, **settings: Any) -> FastAPI:
+    return build(
         Settings(log_hash_salt="salt", **settings),
         clock=clock,
         engine=engine,
         run_migrations=False,
     )
-    core = EchoCore()
-    app.state.ctx.core = core
-    return app, core
 
 
 def telegram_settings(fake: FakeTelegram, **extra: Any) -> dict[str, Any]:
     return {"telegram_bot_token": fake.token, "telegram_api_base": fake.url, **extra}
+
+
+async def stored_authors(app: FastAPI) -> list[str]:
+    ctx = app.state.ctx
+    async with ctx.sessions() as session:
+        conversation = await find_conversation(
+            session=session, channel=Channel.telegram, sender_ref=str(PARENT)
+        )
+    assert conversation is not None
+    return [m["author"] for m in await ctx.core.history(conversation.id)]
 
 
 @asynccontextmanager
@@ -70,14 +69,15 @@ async def test_polling_receives_updates_and_answers(
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    app, core = make_app(sqlite_engine, clock, **telegram_settings(fake_telegram))
+    app = make_app(sqlite_engine, clock, **telegram_settings(fake_telegram))
     with caplog.at_level(logging.INFO):
         async with running(app) as client:
-            fake_telegram.push_update(message_update(chat_id=PARENT, text="Hej via polling"))
+            fake_telegram.push_update(message_update(chat_id=PARENT, text="/start degerfors"))
             await fake_telegram.wait_for("sendMessage")
             assert (await client.post(WEBHOOK_PATH, json={})).status_code == 404
-    assert [i.text for i in core.inbounds] == ["Hej via polling"]
-    assert fake_telegram.sent_texts(chat_id=PARENT) == ["Du skrev: Hej via polling"]
+    [welcome] = fake_telegram.sent_texts(chat_id=PARENT)
+    assert welcome.startswith(t("welcome", "sv"))
+    assert "Degerfors" in welcome
     # A webhook left from a production run would make getUpdates fail: it is removed first.
     methods = [c.method for c in fake_telegram.calls]
     assert methods.index("deleteWebhook") < methods.index("getUpdates")
@@ -96,14 +96,14 @@ async def test_webhook_mode_sets_the_webhook_and_refuses_requests_without_the_se
     settings = telegram_settings(
         fake_telegram, public_base_url=PUBLIC + "/", telegram_webhook_secret=SECRET
     )
-    app, core = make_app(sqlite_engine, clock, **settings)
-    update = {"update_id": 1, **message_update(chat_id=PARENT, text="Hej via webhook")}
+    app = make_app(sqlite_engine, clock, **settings)
+    update = {"update_id": 1, **message_update(chat_id=PARENT, text="/hjalp")}
     with caplog.at_level(logging.INFO):
         async with running(app) as client:
             missing = await client.post(WEBHOOK_PATH, json=update)
             wrong = await client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: "fel"})
             assert (missing.status_code, wrong.status_code) == (401, 403)
-            assert core.inbounds == []
+            assert fake_telegram.sent_messages() == []
             ok = await client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET})
             assert ok.status_code == 200
     [set_webhook] = fake_telegram.calls_to("setWebhook")
@@ -113,7 +113,7 @@ async def test_webhook_mode_sets_the_webhook_and_refuses_requests_without_the_se
     assert "callback_query" in set_webhook.params["allowed_updates"]
     assert fake_telegram.calls_to("getUpdates") == []
     assert fake_telegram.calls_to("deleteWebhook") == []  # other instances keep receiving
-    assert fake_telegram.sent_texts(chat_id=PARENT) == ["Du skrev: Hej via webhook"]
+    assert fake_telegram.sent_texts(chat_id=PARENT) == [t("help", "sv")]
     assert f"Telegram: webhook at {PUBLIC}{WEBHOOK_PATH}" in caplog.text
     assert SECRET not in caplog.text
 
@@ -132,19 +132,19 @@ async def test_webhook_names_what_is_wrong_with_a_bad_body(
     settings = telegram_settings(
         fake_telegram, public_base_url=PUBLIC, telegram_webhook_secret=SECRET
     )
-    app, core = make_app(sqlite_engine, clock, **settings)
+    app = make_app(sqlite_engine, clock, **settings)
     async with running(app) as client:
         headers = {SECRET_HEADER: SECRET, "content-type": "application/json"}
         response = await client.post(WEBHOOK_PATH, content=body, headers=headers)
     assert response.status_code == 400
     assert field in response.text
-    assert core.inbounds == []
+    assert fake_telegram.sent_messages() == []
 
 
 async def test_without_a_token_telegram_is_off_and_says_so(
     sqlite_engine: AsyncEngine, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app, _core = make_app(sqlite_engine, clock, telegram_bot_token=None)
+    app = make_app(sqlite_engine, clock, telegram_bot_token=None)
     with caplog.at_level(logging.INFO):
         async with running(app) as client:
             assert (await client.post(WEBHOOK_PATH, json={})).status_code == 404
@@ -158,8 +158,8 @@ async def test_webhook_asks_telegram_to_redeliver_when_the_reply_could_not_be_se
     settings = telegram_settings(
         fake_telegram, public_base_url=PUBLIC, telegram_webhook_secret=SECRET
     )
-    app, _core = make_app(sqlite_engine, clock, **settings)
-    update = {"update_id": 5, **message_update(chat_id=PARENT, text="Hej")}
+    app = make_app(sqlite_engine, clock, **settings)
+    update = {"update_id": 5, **message_update(chat_id=PARENT, text="/hjalp")}
     headers = {SECRET_HEADER: SECRET}
     async with running(app) as client:
         # A flood wait far beyond what a webhook call may hold: give up at once, no sleep.
@@ -167,6 +167,9 @@ async def test_webhook_asks_telegram_to_redeliver_when_the_reply_could_not_be_se
         failed = await client.post(WEBHOOK_PATH, json=update, headers=headers)
         assert failed.status_code == 503
         assert fake_telegram.sent_texts(chat_id=PARENT) == []
+        # Telegram redelivers; the core answers the same message with the same stored reply.
         redelivered = await client.post(WEBHOOK_PATH, json=update, headers=headers)
         assert redelivered.status_code == 200
-    assert fake_telegram.sent_texts(chat_id=PARENT) == ["Du skrev: Hej"]
+        authors = await stored_authors(app)
+    assert fake_telegram.sent_texts(chat_id=PARENT) == [t("help", "sv")]
+    assert authors == ["parent", "bot"]  # one turn, not two

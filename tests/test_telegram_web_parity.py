@@ -1,0 +1,73 @@
+"""One core, thin adapters: the same dialogue gives the same answers on Telegram and the web."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aiogram import Bot
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import build
+from bot.clock import FakeClock
+from bot.senders.telegram import TelegramSender
+from bot.settings import Settings
+from bot.telegram_runtime import make_dispatcher
+from directory.municipalities import MunicipalityResolver
+from tests.fake_telegram import FakeTelegram, TelegramUser
+
+QUESTION = "Vi har flyttat till Degerfors och min dotter på 8 år har svårt att få kompisar"
+URGENT = "Min son har sagt att han vill ta livet av sig, vad gör jag?"
+
+
+@pytest.fixture
+async def app(engine: AsyncEngine, clock: FakeClock) -> AsyncIterator[FastAPI]:
+    """The real app (core, directory seeded at start-up) without Telegram of its own."""
+    app = build(Settings(log_hash_salt="salt"), clock=clock, engine=engine, run_migrations=False)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def web(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        yield client
+
+
+@pytest.fixture
+async def telegram_user(app: FastAPI, fake_telegram: FakeTelegram) -> AsyncIterator[TelegramUser]:
+    """A Telegram parent talking to the same app's core."""
+    bot: Bot = fake_telegram.make_bot()
+    ctx = app.state.ctx
+    dispatcher = make_dispatcher(
+        core=ctx.core,
+        sender=TelegramSender(bot, salt="salt"),
+        clock=ctx.clock,
+        municipalities=MunicipalityResolver.load(),
+    )
+    yield TelegramUser(fake_telegram, bot, dispatcher, chat_id=4242)
+    await bot.session.close()
+
+
+async def test_same_dialogue_same_answers_on_telegram_and_web(
+    telegram_user: TelegramUser, web: httpx.AsyncClient
+) -> None:
+    on_telegram = [
+        [m["text"] for m in await telegram_user.says(QUESTION)],
+        [m["text"] for m in await telegram_user.presses("more")],
+        [m["text"] for m in await telegram_user.says(URGENT)],
+    ]
+
+    conversation_id = None
+    on_web = []
+    for body in ({"text": QUESTION}, {"text": "Fler", "action": "more"}, {"text": URGENT}):
+        response = await web.post("/api/chat", json={"conversation_id": conversation_id, **body})
+        assert response.status_code == 200, response.text
+        conversation_id = response.json()["conversation_id"]
+        on_web.append([m["text"] for m in response.json()["messages"]])
+
+    assert on_telegram == on_web
+    assert "112" in on_web[2][0]  # the urgent answer starts with the emergency guidance
