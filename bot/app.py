@@ -118,6 +118,9 @@ def build(
     app.state.startup_hooks.append(seed_on_startup)  # the bundled directory, first
     case_jobs.install(app)
     install_telegram(app, ctx)  # sender, webhook route, polling/webhook start-up
+    from handlers import telegram_coordinators  # after Telegram: uses its bot and dispatcher
+
+    telegram_coordinators.install(app, ctx)  # the coordinators' group (issue 4)
     install_sms(app, ctx)  # Twilio webhook, queued SMS sender, reminder worker (if enabled)
     from admin.api import make_admin_router  # imported here: admin routes import bot.app
 
