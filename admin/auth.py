@@ -20,7 +20,7 @@ from math import ceil
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from admin.deps import CtxDep, SessionDep
+from admin.deps import CtxDep, SessionDep, utc_now
 from admin.keys import find_key_owner
 from admin.models import Role
 
@@ -114,7 +114,7 @@ async def get_principal(
     """Authenticate the bearer key; 401 when missing or wrong, 429 after repeated failures."""
     limiter = get_limiter(request)
     client = request.client.host if request.client else "unknown"
-    now = ctx.clock()
+    now = utc_now(ctx)
     wait = limiter.retry_after(client, now)
     if wait is not None:
         raise HTTPException(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends
@@ -19,3 +20,8 @@ async def get_session(ctx: AppContext = Depends(get_ctx)) -> AsyncIterator[Async
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CtxDep = Annotated[AppContext, Depends(get_ctx)]
+
+
+def utc_now(ctx: AppContext) -> datetime:
+    """Now from the injected clock, in UTC: databases store naive UTC (SQLite drops tz)."""
+    return ctx.clock().astimezone(UTC)

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from admin import audit
 from admin.auth import Principal
 from admin.concurrency import expected_version, stale
+from admin.deps import utc_now
 from bot.app import AppContext
 from directory.crud import claim_version, get_row
 
@@ -47,7 +48,7 @@ async def create(
     *, session: AsyncSession, ctx: AppContext, who: Principal, row: Row, resource_type: str
 ) -> Row:
     """Insert a new row (version 1) with its audit entry, in one transaction."""
-    now = ctx.clock()
+    now = utc_now(ctx)
     if hasattr(row, "created_at"):
         row.created_at = now
     row.updated_at = now  # type: ignore[attr-defined]
@@ -100,7 +101,7 @@ async def change(
     if inspect.isawaitable(outcome):
         await outcome
     authorise(row)  # an editor may not move a service out of their municipalities
-    now = ctx.clock()
+    now = utc_now(ctx)
     row.updated_at = now  # type: ignore[attr-defined]
     session.add(row)
     await session.flush()
@@ -146,7 +147,7 @@ async def remove(
         resource_id=row_id,
         before=before,
         after=None,
-        at=ctx.clock(),
+        at=utc_now(ctx),
     )
     await session.commit()
     await directory_changed(ctx)

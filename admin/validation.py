@@ -145,11 +145,14 @@ def check_service(data: dict[str, Any], problems: Problems | None = None) -> dic
     return data
 
 
-def check_organization(data: dict[str, Any]) -> dict[str, Any]:
-    problems = Problems()
+def check_organization(data: dict[str, Any], problems: Problems | None = None) -> dict[str, Any]:
+    """Validate an organization's e-mail and website; raises 422 unless `problems` is given."""
+    own = problems is None
+    problems = problems or Problems()
     check_optional(problems, data, "email", normalise_email)
     check_optional(problems, data, "website", normalise_url)
-    problems.raise_if_any()
+    if own:
+        problems.raise_if_any()
     return data
 
 
@@ -164,16 +167,22 @@ def _nul_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str |
     return []
 
 
-def validate_as(model: type[M], data: dict[str, Any]) -> M:
-    """Validate a (merged) dict against a model's full constraints; 422 naming the fields."""
-    problems = Problems()
+def validate_as(model: type[M], data: dict[str, Any], problems: Problems | None = None) -> M:
+    """Validate a (merged) dict against a model's full constraints; 422 naming the fields.
+
+    With `problems`, errors are collected there instead and the (invalid) data is returned
+    unvalidated via `model.model_construct`, so a caller can keep checking other items."""
+    own = problems is None
+    problems = problems or Problems()
+    before = len(problems.errors)
     for path in _nul_paths(data):
         problems.loc_add(path, "must not contain NUL characters", "")
-    problems.raise_if_any()
     try:
-        return model.model_validate(data)
+        result = model.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_context=False):
             problems.loc_add(tuple(error["loc"]), error["msg"], error.get("input"))
+        result = model.model_construct(**data)
+    if own:
         problems.raise_if_any()
-        raise
+    return result if len(problems.errors) == before else model.model_construct(**data)

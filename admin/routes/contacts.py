@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Response, status
 from admin import editing
 from admin.auth import Principal, require_editor, require_reader
 from admin.concurrency import IfMatch, set_etag
-from admin.deps import CtxDep, SessionDep
+from admin.deps import CtxDep, SessionDep, utc_now
 from admin.routes.common import CREATE_ERRORS, READ_ERRORS, WRITE_ERRORS
 from admin.routes.services import ServiceId, guard
 from admin.schemas import ContactPublic, ContactsPublic
@@ -179,7 +179,7 @@ async def delete_contact(
     """Soft-delete a contact point; needs If-Match."""
 
     def mutate(row: ContactPoint) -> None:
-        row.deleted_at = row.deleted_at or ctx.clock()
+        row.deleted_at = row.deleted_at or utc_now(ctx)
 
     return await _change(
         session=session,

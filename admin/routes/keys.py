@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from admin import audit
 from admin.auth import Principal, require_admin
-from admin.deps import CtxDep, SessionDep
+from admin.deps import CtxDep, SessionDep, utc_now
 from admin.keys import create_key, create_user, get_key, get_user, list_keys, list_users
 from admin.models import ApiKey, Role, StaffUser
 from admin.routes.common import CREATE_ERRORS, READ_ERRORS
@@ -70,7 +70,7 @@ async def add_user(
     if data.role in (Role.editor, Role.coordinator) and not data.municipalities:
         problems.add("municipalities", f"a {data.role.value} needs at least one municipality", [])
     problems.raise_if_any()
-    now = ctx.clock()
+    now = utc_now(ctx)
     user = await create_user(
         session=session, name=data.name, role=data.role, municipalities=municipalities, now=now
     )
@@ -103,7 +103,7 @@ async def disable_user(
     """Disable a user: their keys stop working at once."""
     user = await _user(session, user_id)
     before = user.model_dump(exclude={"password_hash"})
-    now = ctx.clock()
+    now = utc_now(ctx)
     user.disabled_at = user.disabled_at or now
     session.add(user)
     await audit.record(
@@ -133,7 +133,7 @@ async def add_key(
     user = await _user(session, user_id)
     if user.disabled_at is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="user is disabled")
-    now = ctx.clock()
+    now = utc_now(ctx)
     row, plain = await create_key(session=session, user_id=user.id, now=now)
     await audit.record(
         session=session,
@@ -169,7 +169,7 @@ async def revoke_key(
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"key {key_id} not found")
     before = _key_snapshot(row)
-    now = ctx.clock()
+    now = utc_now(ctx)
     row.revoked_at = row.revoked_at or now
     session.add(row)
     await audit.record(

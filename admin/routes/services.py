@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from admin import editing
 from admin.auth import Principal, forbid_municipality, require_editor, require_reader
 from admin.concurrency import IfMatch, set_etag
-from admin.deps import CtxDep, SessionDep
+from admin.deps import CtxDep, SessionDep, utc_now
 from admin.routes.common import (
     CREATE_ERRORS,
     READ_ERRORS,
@@ -203,7 +203,7 @@ async def delete_service(
     """Soft-delete: parents stop seeing it; restore brings it back."""
 
     def mutate(row: Service) -> None:
-        row.deleted_at = row.deleted_at or ctx.clock()
+        row.deleted_at = row.deleted_at or utc_now(ctx)
 
     return await _change(
         session=session,

@@ -1,0 +1,67 @@
+"""Export and import: Open Referral HSDS 3.0 (JSON and the CSV data package) and plain CSV.
+
+Every import has a dry run (the default) reporting what would be created, changed and
+deleted; `dry_run=false` applies the same plan in one transaction."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from admin.auth import Principal, require_admin, require_reader
+from admin.deps import CtxDep, SessionDep, utc_now
+from admin.editing import directory_changed
+from admin.hsds_sync import ImportReport, apply_import, export_hsds, plan_import, read_document
+from admin.hsds_tables import package_zip
+from admin.routes.common import errors
+
+router = APIRouter(tags=["import and export"])
+DryRun = Annotated[bool, Query(description="only report what would change (default)")]
+IMPORT_ERRORS = errors(401, 403, 429)
+
+
+@router.get("/export/hsds", responses=errors(401, 403, 429))
+async def export_hsds_json(
+    session: SessionDep, _who: Principal = Depends(require_reader)
+) -> dict[str, Any]:
+    """The live directory as an HSDS 3.0 page of services (one page holds everything)."""
+    return await export_hsds(session=session)
+
+
+@router.get(
+    "/export/hsds.zip",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}, **errors(401, 403, 429)},
+)
+async def export_hsds_package(
+    session: SessionDep, _who: Principal = Depends(require_reader)
+) -> Response:
+    """The HSDS tabular data package: datapackage.json plus one CSV per table, zipped."""
+    doc = await export_hsds(session=session)
+    return Response(
+        package_zip(doc["contents"]),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="familjeguiden-hsds.zip"'},
+    )
+
+
+@router.post("/import/hsds", response_model=ImportReport, responses=IMPORT_ERRORS)
+async def import_hsds(
+    session: SessionDep,
+    ctx: CtxDep,
+    body: Annotated[
+        dict[str, Any] | list[Any],
+        Body(description="an HSDS page (as exported) or a list of HSDS services"),
+    ],
+    dry_run: DryRun = True,
+    who: Principal = Depends(require_admin),
+) -> ImportReport:
+    """Make the directory equal to an HSDS document (admins only; it can delete services)."""
+    records = read_document(body)
+    plan = await plan_import(session=session, records=records, dry_run=dry_run)
+    if not dry_run:
+        await apply_import(session=session, plan=plan, actor_id=who.user_id, now=utc_now(ctx))
+        await session.commit()
+        await directory_changed(ctx)
+    return plan.report

@@ -1,0 +1,276 @@
+# ruff: noqa: F811  (pytest fixtures are imported from tests.admin_fixtures)
+"""HSDS 3.0 export and import: schema-valid, lossless round trip, dry run and real run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import FakeClock
+from tests.admin_fixtures import API, AdminEnv, admin_env, make_admin_env  # noqa: F401
+from tests.conftest import drop_test_engine, make_test_engine
+
+HSDS = Path(__file__).resolve().parents[2] / "shared" / "hsds-3.0"
+if not HSDS.exists():
+    HSDS = Path("/work/shared/hsds-3.0")
+
+
+def _validator(name: str) -> Draft202012Validator:
+    schema = json.loads((HSDS / "compiled" / name).read_text())
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def _page_validator() -> Draft202012Validator:
+    """The HSDS API's paginated answer, its remote $ref resolved to the local file."""
+    openapi = json.loads((HSDS / "openapi.json").read_text())
+    schema = dict(openapi["components"]["schemas"]["Page"])
+    item = json.loads((HSDS / "compiled" / "service_list.json").read_text())
+    schema["properties"] = {**schema["properties"], "contents": {"type": "array", "items": item}}
+    schema["required"] = ["total_items", "contents"]
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+async def _post(
+    env: AdminEnv, path: str, body: dict[str, Any], who: str = "admin"
+) -> dict[str, Any]:
+    resp = await env.client.post(f"{API}{path}", json=body, headers=env.auth(who))
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+async def _seed(env: AdminEnv) -> None:
+    """A small directory using every field and contact kind the model has."""
+    org = await _post(
+        env,
+        "/organizations",
+        {
+            "name": "Degerfors kommun",
+            "website": "https://www.degerfors.se",
+            "email": "kommun@degerfors.se",
+        },
+    )
+    await _post(
+        env,
+        "/categories",
+        {"code": "stodgrupp", "name": "Stödgrupp", "description": "Samtal i grupp"},
+    )
+    steget = await _post(
+        env,
+        "/services",
+        {
+            "name": "Steget",
+            "organization_id": org["id"],
+            "municipalities": ["Degerfors"],
+            "description": "Stödgrupper för barn vars förälder har missbruk.",
+            "summary": "Stödgrupp för barn",
+            "min_age": 6,
+            "max_age": 16,
+            "access": "open",
+            "access_note": "Föräldrarnas samtycke krävs",
+            "cost": "Gratis",
+            "languages": ["sv", "en"],
+            "categories": ["stodgrupp", "barn"],
+            "keywords": ["missbruk", "psykisk ohälsa"],
+            "url": "https://www.degerfors.se/steget",
+            "source": "seed 004",
+            "verified": True,
+        },
+    )
+    for contact in (
+        {"kind": "phone", "value": "0586-480 00", "label": "Växel", "note": "vardagar 8-16"},
+        {"kind": "email", "value": "steget@degerfors.se", "label": "Steget"},
+        {"kind": "web", "value": "https://www.degerfors.se/steget"},
+        {"kind": "chat", "value": "https://chat.degerfors.se"},
+        {"kind": "address", "value": "Pilgården, Degerfors", "label": "Besöksadress"},
+        {"kind": "opening_hours", "value": "Mån-fre 8-16", "note": "stängt i juli"},
+    ):
+        await _post(env, f"/services/{steget['id']}/contacts", contact)
+    await env.client.put(
+        f"{API}/services/{steget['id']}/verify", headers=env.auth("admin", etag='"1"')
+    )
+    bris = await _post(
+        env,
+        "/services",
+        {
+            "name": "BRIS",
+            "scope": "national",
+            "municipalities": [],
+            "urgent_service": False,
+            "max_age": 18,
+        },
+    )
+    await _post(
+        env,
+        f"/services/{bris['id']}/contacts",
+        {"kind": "phone", "value": "116 111", "label": "Barn"},
+    )
+    await _post(
+        env,
+        "/services",
+        {
+            "name": "Lotsen",
+            "scope": "region",
+            "region": "Skåne nordost",
+            "municipalities": ["Kristianstad", "Osby"],
+            "access": "referral",
+        },
+    )
+
+
+async def _export(env: AdminEnv) -> dict[str, Any]:
+    resp = await env.client.get(f"{API}/export/hsds", headers=env.auth("reader"))
+    assert resp.status_code == 200
+    return resp.json()
+
+
+async def test_every_exported_service_validates_against_hsds_3(admin_env: AdminEnv) -> None:
+    await _seed(admin_env)
+    doc = await _export(admin_env)
+    assert doc["total_items"] == len(doc["contents"]) == 3
+    one, listed = _validator("service.json"), _validator("service_list.json")
+    for service in doc["contents"]:
+        assert not list(one.iter_errors(service)), service["name"]
+        assert not list(listed.iter_errors(service)), service["name"]
+    assert not list(_page_validator().iter_errors(doc))
+    steget = next(s for s in doc["contents"] if s["name"] == "Steget")
+    assert steget["assured_date"] == "2026-11-23"
+    assert [p["number"] for p in steget["phones"]] == ["+4658648000"]
+    assert [a["name"] for a in steget["service_areas"]] == ["Degerfors"]
+    terms = [a["taxonomy_term"]["code"] for a in steget["attributes"] if a.get("taxonomy_term")]
+    assert terms == ["stodgrupp", "barn"]
+    assert steget["organization"]["name"] == "Degerfors kommun"
+
+
+async def test_schema_check_would_catch_a_broken_service(admin_env: AdminEnv) -> None:
+    await _seed(admin_env)
+    service = (await _export(admin_env))["contents"][0]
+    del service["status"]
+    assert list(_validator("service.json").iter_errors(service))
+
+
+async def _second_env(
+    engine: AsyncEngine, clock: FakeClock
+) -> tuple[Any, AsyncEngine, str | None]:
+    kind = "sqlite" if engine.dialect.name == "sqlite" else "postgres"
+    other, schema = await make_test_engine(kind)
+    return make_admin_env(other, clock), other, schema
+
+
+async def test_export_import_into_empty_database_export_is_identical(
+    admin_env: AdminEnv, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    await _seed(admin_env)
+    first = await _export(admin_env)
+    envs, other, schema = await _second_env(engine, clock)
+    try:
+        empty = await anext(envs)
+        clock.advance(days=3)  # the import happens later; the document keeps its own times
+        dry = await empty.client.post(
+            f"{API}/import/hsds", json=first, headers=empty.auth("admin")
+        )
+        assert dry.status_code == 200, dry.text
+        assert (len(dry.json()["created"]), dry.json()["deleted"], dry.json()["dry_run"]) == (
+            3,
+            [],
+            True,
+        )
+        assert (await _export(empty))["total_items"] == 0
+        real = await empty.client.post(
+            f"{API}/import/hsds",
+            params={"dry_run": False},
+            json=first,
+            headers=empty.auth("admin"),
+        )
+        assert real.status_code == 200, real.text
+        second = await _export(empty)
+        assert second == first
+        again = await empty.client.post(
+            f"{API}/import/hsds", json=first, headers=empty.auth("admin")
+        )
+        assert (again.json()["created"], again.json()["changed"], again.json()["unchanged"]) == (
+            [],
+            [],
+            3,
+        )
+        await envs.aclose()
+    finally:
+        await drop_test_engine(other, schema)
+
+
+async def test_import_reports_changes_and_deletions_then_applies_them(admin_env: AdminEnv) -> None:
+    await _seed(admin_env)
+    doc = await _export(admin_env)
+    steget = next(s for s in doc["contents"] if s["name"] == "Steget")
+    steget["description"] = "Nya uppgifter"
+    steget["phones"][0]["attributes"] = []  # as another system would send it
+    steget["phones"][0]["number"] = "0586 480 01"
+    doc["contents"] = [s for s in doc["contents"] if s["name"] != "Lotsen"]
+    admin = admin_env.auth("admin")
+    dry = (await admin_env.client.post(f"{API}/import/hsds", json=doc, headers=admin)).json()
+    assert [(c["name"], c["fields"]) for c in dry["changed"]] == [
+        ("Steget", ["description", "contacts"])
+    ]
+    assert [d["name"] for d in dry["deleted"]] == ["Lotsen"]
+    assert len((await _export(admin_env))["contents"]) == 3  # nothing written yet
+    real = await admin_env.client.post(
+        f"{API}/import/hsds", params={"dry_run": False}, json=doc, headers=admin
+    )
+    assert real.status_code == 200
+    after = await _export(admin_env)
+    assert sorted(s["name"] for s in after["contents"]) == ["BRIS", "Steget"]
+    changed = next(s for s in after["contents"] if s["name"] == "Steget")
+    assert changed["description"] == "Nya uppgifter"
+    assert changed["phones"][0]["number"] == "+4658648001"
+    audit = await admin_env.client.get(
+        f"{API}/audit", params={"resource_id": changed["id"]}, headers=admin
+    )
+    assert audit.json()["data"][0]["action"] == "import"
+    assert audit.json()["data"][0]["after"]["description"] == "Nya uppgifter"
+
+
+async def test_import_refuses_bad_data_naming_the_item(admin_env: AdminEnv) -> None:
+    await _seed(admin_env)
+    doc = await _export(admin_env)
+    doc["contents"][1]["minimum_age"] = 30
+    doc["contents"][2]["service_areas"] = [{"id": "x", "name": "Atlantis"}]
+    resp = await admin_env.client.post(
+        f"{API}/import/hsds", params={"dry_run": False}, json=doc, headers=admin_env.auth("admin")
+    )
+    assert resp.status_code == 422
+    locs = [e["loc"] for e in resp.json()["detail"]]
+    assert ["body", "contents", 1, "min_age"] in locs
+    assert ["body", "contents", 2, "municipalities", 0] in locs
+    editor = await admin_env.client.post(
+        f"{API}/import/hsds", json=doc, headers=admin_env.auth("editor")
+    )
+    assert editor.status_code == 403
+
+
+async def test_csv_data_package_has_every_table(admin_env: AdminEnv) -> None:
+    await _seed(admin_env)
+    resp = await admin_env.client.get(f"{API}/export/hsds.zip", headers=admin_env.auth("reader"))
+    assert resp.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(resp.content))
+    package = json.loads(archive.read("datapackage.json"))
+    paths = {r["path"] for r in package["resources"]}
+    assert {
+        "services.csv",
+        "organizations.csv",
+        "phones.csv",
+        "attributes.csv",
+        "taxonomy_terms.csv",
+    } <= paths
+    services = list(csv.DictReader(io.StringIO(archive.read("services.csv").decode())))
+    assert sorted(s["name"] for s in services) == ["BRIS", "Lotsen", "Steget"]
+    phones = list(csv.DictReader(io.StringIO(archive.read("phones.csv").decode())))
+    assert {p["number"] for p in phones} == {"+4658648000", "116111"}
+    steget = next(s for s in services if s["name"] == "Steget")
+    assert all(p["service_id"] for p in phones)
+    assert steget["id"] in {p["service_id"] for p in phones}
