@@ -12,16 +12,19 @@ from admin.routes import (
     categories,
     contacts,
     keys,
+    meetings,
     organizations,
     services,
     synonyms,
+    transfer,
 )
 
 
 def make_admin_router() -> APIRouter:
     """A fresh router tree per app (routers hold no state, but tests build many apps)."""
     router = APIRouter(prefix="/admin/api/v1")
-    for module in (organizations, services, contacts, categories, synonyms, keys, audit):
+    for module in (organizations, services, contacts, categories, synonyms, keys, audit, transfer):
         router.include_router(module.router)
     router.include_router(cases.router)  # issue 4: coordinators' cases
+    router.include_router(meetings.router)  # issue 5: meetings and their SMS reminders
     return router

@@ -53,14 +53,34 @@ def fits(text: str, max_segments: int) -> bool:
     return segments(text) <= max_segments
 
 
-def trim_to_segments(text: str, *, max_segments: int, suffix: str = "") -> str:
-    """Cut text at a word boundary so that text + suffix fits in max_segments."""
+# Typographic characters that would silently switch a message to UCS-2, and their
+# GSM-7 look-alikes. Anything else outside the alphabet (a name in Arabic script) is kept.
+_LOOKALIKES = str.maketrans(
+    {
+        "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u201c": '"', "\u201d": '"',
+        "\u201e": '"', "\u00ab": '"', "\u00bb": '"', "\u2018": "'", "\u2019": "'",
+        "\u2022": "*", "\u00b7": "*", "\u00a0": " ", "\u202f": " ", "\u2009": " ",
+        "\u2026": "...", "\u00e1": "a", "\u00ea": "e", "\u00eb": "e", "\u00c8": "E",
+    }
+)  # fmt: skip
+
+
+def to_gsm7(text: str) -> str:
+    """Replace typographic look-alikes so Swedish text stays GSM-7 (160 per segment)."""
+    return text.translate(_LOOKALIKES)
+
+
+def trim_to_segments(
+    text: str, *, max_segments: int, suffix: str = "", cut_marker: str = "..."
+) -> str:
+    """text + suffix if it fits in max_segments, else text cut at a word + cut_marker + suffix."""
     if fits(text + suffix, max_segments):
         return text + suffix
     words = text.split(" ")
     while words:
         words.pop()
-        candidate = " ".join(words).rstrip(" ,.;:") + "..." + suffix
+        candidate = " ".join(words).rstrip(" ,.;:\n") + cut_marker + suffix
         if fits(candidate, max_segments):
             return candidate
-    return suffix if fits(suffix, max_segments) else suffix[: GSM7_MULTI * max_segments]
+    tail = cut_marker.strip() + suffix
+    return tail if fits(tail, max_segments) else tail[: GSM7_MULTI * max_segments]

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_base: str | None = None  # a local fake of api.twilio.com (tests)
+    # Meeting reminders, hours before the meeting (whole days keep the wall-clock time).
+    reminder_offsets_hours: list[float] = Field(default_factory=lambda: [48.0, 2.0])
+    sms_worker_enabled: bool = True  # the SMS queue worker runs inside `serve`
 
     @field_validator("database_url")
     @classmethod

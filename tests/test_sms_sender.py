@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.dto import Button, Reply
-from bot.gsm import segments
+from bot.gsm import is_gsm7, segments
 from bot.senders.sms import SmsSendError, TwilioConfig, TwilioSms, button_action, render_sms
 from tests.fake_twilio import FakeTwilio
 
@@ -80,7 +80,24 @@ def test_buttons_become_numbered_choices_and_map_back() -> None:
     assert button_action(reply, "4") is None and button_action(reply, "hej") is None
 
 
-def test_long_replies_are_trimmed_to_three_segments_with_a_pointer() -> None:
-    reply = Reply(" ".join(["Föräldrastöd i Degerfors hjälper familjer."] * 40))
-    text = render_sms(reply, web_url="https://fg.example/")
-    assert segments(text) == 3 and text.endswith("Läs mer i webbchatten: https://fg.example/")
+def test_numbered_services_keep_their_numbers_and_the_rest_follow() -> None:
+    buttons = [
+        Button("4", "detail:4"),
+        Button("5", "detail:5"),
+        Button("Fler", "more"),
+        Button("Prata med en person", "handoff"),
+    ]
+    reply = Reply("4. Steget\n5. Familjecentralen", buttons=buttons)
+    text = render_sms(reply)
+    assert text.endswith("6. Fler\n7. Prata med en person\nSvara 4, 5, 6 eller 7.")
+    assert button_action(reply, "5") == "detail:5" and button_action(reply, "7") == "handoff"
+    assert button_action(reply, "1") is None
+
+
+def test_long_replies_are_cut_to_three_gsm7_segments_keeping_the_choices() -> None:
+    text = " ".join(["Föräldrastöd i Degerfors – “för alla” • hjälper familjer."] * 40)
+    reply = Reply(text, buttons=[Button("Fler", "more"), Button("Prata med en person", "h")])
+    sms = render_sms(reply, web_url="https://fg.example/")
+    assert is_gsm7(sms) and segments(sms) == 3
+    assert "... Läs allt i webbchatten: https://fg.example/\n1. Fler\n" in sms
+    assert sms.endswith("Svara 1 eller 2.") and '- "för alla" * hjälper' in sms

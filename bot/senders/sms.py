@@ -8,6 +8,8 @@ durable retry with backoff lives in the queue (bot.reminders), so a restart lose
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -16,8 +18,13 @@ from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from bot.dto import Reply
-from bot.gsm import trim_to_segments
+from bot.clock import Clock
+from bot.db import SessionFactory
+from bot.dto import Button, Reply
+from bot.gsm import fits, to_gsm7, trim_to_segments
+from bot.phone import to_e164
+from bot.sms_models import OutboundKind
+from bot.sms_queue import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -33,31 +40,87 @@ class SmsSendError(Exception):
         self.reason, self.retryable, self.code = reason, retryable, code
 
 
-def number_choices(count: int) -> str:
-    """'Svara 1, 2 eller 3' in plain Swedish."""
-    numbers = [str(i) for i in range(1, count + 1)]
-    listed = numbers[0] if count == 1 else ", ".join(numbers[:-1]) + " eller " + numbers[-1]
+def number_choices(numbers: list[int]) -> str:
+    """'Svara 1, 2 eller 3.' in plain Swedish."""
+    words = [str(n) for n in numbers]
+    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " eller " + words[-1]
     return f"Svara {listed}."
 
 
+def choices(reply: Reply) -> list[tuple[int, Button]]:
+    """SMS numbers for a reply's buttons.
+
+    A button labelled with a number ("2": more about service 2 in the text) keeps it; the
+    others are numbered after the highest such label, so "2" always means the same thing.
+    """
+    numbered = {int(b.label): b for b in reply.buttons if b.label.isdigit()}
+    following = max(numbered, default=0)
+    others = [b for b in reply.buttons if not b.label.isdigit()]
+    numbered |= {following + i: b for i, b in enumerate(others, start=1)}
+    return sorted(numbered.items(), key=lambda item: item[0])
+
+
+_ITEM = re.compile(r"^\d{1,2}\. ")
+_REACH = re.compile(r"\d{2,}[\d -]{4,}|https?://|www\.")
+
+
+def _compact(text: str, *, keep_contact: bool) -> str:
+    """Numbered items (services) cut to their name line, plus one phone or web line."""
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        lines = paragraph.split("\n")
+        if _ITEM.match(lines[0]):
+            reach = [line for line in lines[1:] if _REACH.search(line)][:1]
+            lines = lines[:1] + (reach if keep_contact else [])
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
 def render_sms(reply: Reply, *, web_url: str | None = None) -> str:
-    """The reply as one SMS text of at most three segments, buttons as numbered lines."""
-    lines = [reply.text.strip()]
-    if reply.buttons:
-        lines += [f"{i}. {b.label}" for i, b in enumerate(reply.buttons, start=1)]
-        lines.append(number_choices(len(reply.buttons)))
-    text = "\n".join(lines)
-    more = f" Läs mer i webbchatten: {web_url}" if web_url else ""
-    return trim_to_segments(text, max_segments=MAX_SEGMENTS, suffix=more if more else "")
+    """The reply as one GSM-7 SMS of at most three segments, buttons as numbered choices.
+
+    A long answer first loses the descriptions of listed services (name and one phone or
+    web line stay), then is cut at a word with a pointer to the web chat. The choices stay.
+    """
+    listed = choices(reply)
+    lines = [f"{n}. {b.label}" for n, b in listed if not b.label.isdigit()]
+    tail = "\n".join([*lines, number_choices([n for n, _ in listed])]) if listed else ""
+    suffix = to_gsm7("\n" + tail if tail else "")
+    text = to_gsm7(reply.text.strip())
+    for candidate in (text, _compact(text, keep_contact=True), _compact(text, keep_contact=False)):
+        if fits(candidate + suffix, MAX_SEGMENTS):
+            return candidate + suffix
+    marker = f"... Läs allt i webbchatten: {web_url}" if web_url else "..."
+    return trim_to_segments(candidate, max_segments=MAX_SEGMENTS, suffix=suffix, cut_marker=marker)
 
 
 def button_action(reply: Reply | None, answer: str) -> str | None:
-    """Map a digit answer ('2') back to the action of the second button offered."""
+    """Map a digit answer ('2') back to the action of the choice numbered 2."""
     digit = answer.strip().rstrip(".")
     if reply is None or not digit.isdigit():
         return None
-    index = int(digit) - 1
-    return reply.buttons[index].action if 0 <= index < len(reply.buttons) else None
+    return dict(choices(reply)).get(int(digit), Button("", "")).action or None
+
+
+class QueuedSmsSender:
+    """TextSender for coordinators' and other out-of-webhook messages: durable, retried.
+
+    The message goes into the SMS queue (respecting STOPP, retried with backoff, a final
+    failure visible to coordinators); `wake` nudges the worker so it goes out at once.
+    """
+
+    def __init__(self, *, sessions: SessionFactory, clock: Clock, wake: Callable[[], None]):
+        self._sessions, self._clock, self._wake = sessions, clock, wake
+
+    async def send(self, to: str, reply: Reply) -> None:
+        async with self._sessions() as session:
+            enqueue(session=session, kind=OutboundKind.message, to_phone=to_e164(to),
+                    body=render_sms(reply), due_at=self._clock())  # fmt: skip
+            await session.commit()
+        self.wake()
+
+    def wake(self) -> None:
+        self._wake()
 
 
 class AiohttpClient(AsyncHttpClient):
