@@ -143,7 +143,9 @@ def _correct_typos(text: str, rules: UrgencyRules) -> str:
             best = process.extractOne(
                 word, rules.vocabulary, scorer=OSA.distance, score_cutoff=budget
             )
-            cache[word] = best[0] if best and best[0][:1] == word[:1] else word
+            # Same stem, other ending ("hittat"/"hittar") is inflection, not a typo.
+            typo = best and best[0][:1] == word[:1] and best[0][:-2] != word[:-2]
+            cache[word] = best[0] if typo else word
         return cache[word]
 
     return _TOKEN.sub(fix, text) if rules.vocabulary else text
