@@ -21,6 +21,7 @@ _ERRORS = {
     403: "your role or municipalities do not allow this",
     404: "no such resource",
     409: "conflicts with an existing resource",
+    413: "request body too large",
     412: "the resource changed since you read it (If-Match is stale)",
     428: "If-Match header missing",
     429: "too many failed authentication attempts",

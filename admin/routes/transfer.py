@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
 
-from admin.auth import Principal, require_admin, require_reader
+from admin.auth import Principal, require_admin, require_editor, require_reader
+from admin.csv_io import apply_csv, decode, plan_csv, read_rows
 from admin.deps import CtxDep, SessionDep, utc_now
 from admin.editing import directory_changed
 from admin.hsds_sync import ImportReport, apply_import, export_hsds, plan_import, read_document
@@ -62,6 +63,51 @@ async def import_hsds(
     plan = await plan_import(session=session, records=records, dry_run=dry_run)
     if not dry_run:
         await apply_import(session=session, plan=plan, actor_id=who.user_id, now=utc_now(ctx))
+        await session.commit()
+        await directory_changed(ctx)
+    return plan.report
+
+
+MAX_CSV_BYTES = 5_000_000
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "one row per service; see the README for the columns",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) before reading more than `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail="CSV larger than 5 MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/import/csv",
+    response_model=ImportReport,
+    responses={**IMPORT_ERRORS, **errors(413)},
+    openapi_extra=CSV_BODY,
+)
+async def import_csv(
+    request: Request,
+    session: SessionDep,
+    ctx: CtxDep,
+    dry_run: DryRun = True,
+    who: Principal = Depends(require_editor),
+) -> ImportReport:
+    """Create or change services from a spreadsheet (CSV); editors within their municipalities."""
+    rows = read_rows(decode(await _read_limited(request, MAX_CSV_BYTES)))
+    plan = await plan_csv(session=session, who=who, rows=rows, dry_run=dry_run)
+    if not dry_run:
+        await apply_csv(session=session, plan=plan, actor_id=who.user_id, now=utc_now(ctx))
         await session.commit()
         await directory_changed(ctx)
     return plan.report
