@@ -49,6 +49,8 @@ def _create_login(args: argparse.Namespace) -> int:
                     municipalities=args.municipality or [],
                     now=system_clock(),
                 )
+                if args.telegram_user_id is not None:  # may answer in the coordinators' group
+                    user.telegram_user_id = args.telegram_user_id
                 await session.commit()
                 return user.id
         finally:
@@ -74,5 +76,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     create.add_argument("--role", choices=["coordinator", "admin"], default="coordinator")
     create.add_argument(
         "--municipality", action="append", help="repeat for several (coordinators need one)"
+    )
+    create.add_argument(
+        "--telegram-user-id",
+        type=int,
+        default=None,
+        help="link a Telegram account, so replies in the coordinators' group are relayed",
     )
     create.set_defaults(func=_create_login)

@@ -208,3 +208,26 @@ async def test_the_case_lists_the_services_the_bot_suggested(session, handoff, c
     )
     _, case = await open_case(session, handoff, conversation, clock())
     assert [s["name"] for s in case.services] == ["Familjecentralen", "BUP"]
+
+
+async def test_the_upkeep_pass_renotifies_overdue_cases_and_purges_old_ones(engine, clock) -> None:
+    from bot import case_jobs
+    from bot.app import build
+    from bot.settings import Settings
+
+    app = build(
+        Settings(database_url="sqlite://", retention_days=30),
+        clock=clock,
+        engine=engine,
+        run_migrations=False,
+    )
+    ctx = app.state.ctx
+    async with ctx.sessions() as session:
+        conversation = await make_conversation(session)
+        await open_case(session, ctx.handoff, conversation, clock())
+    clock.advance(hours=5)
+    assert await case_jobs.run_once(ctx) == case_jobs.UpkeepResult(overdue=1, purged=0)
+    clock.advance(days=31)
+    assert await case_jobs.run_once(ctx) == case_jobs.UpkeepResult(overdue=0, purged=1)
+    async with ctx.sessions() as session:
+        assert (await session.exec(select(Conversation))).all() == []

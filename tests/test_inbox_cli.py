@@ -26,12 +26,12 @@ def test_create_login_reads_the_password_from_the_environment(tmp_path, monkeypa
         async with make_session_factory(engine)() as session:
             user = await authenticate(session=session, username="Anna", password=password)
         await engine.dispose()
-        return user.municipalities if user else None
+        return [*user.municipalities, user.telegram_user_id] if user else None
 
     asyncio.run(prepare())
     args = ["inbox", "create-login", "--username", "Anna", "--municipality", "Degerfors"]
-    assert main(args) == 0
-    assert asyncio.run(check("ett-långt-lösenord")) == ["Degerfors"]
+    assert main([*args, "--telegram-user-id", "777001"]) == 0
+    assert asyncio.run(check("ett-långt-lösenord")) == ["Degerfors", 777001]
     assert asyncio.run(check("fel")) is None
 
 
