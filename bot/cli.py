@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     from handlers import inbox_cli
 
     inbox_cli.register(sub)  # inbox create-login
+    from admin import cli as admin_cli
+
+    admin_cli.register(sub)  # admin create-key
     return parser
 
 
