@@ -22,6 +22,7 @@ from aiogram.exceptions import TelegramAPIError  # noqa: TID251
 from fastapi import FastAPI
 
 from bot.clock import Clock
+from bot.db import SessionFactory
 from bot.dto import Channel
 from bot.senders.telegram import TelegramSender
 from bot.settings import Settings
@@ -56,7 +57,12 @@ def make_bot(settings: Settings) -> Bot:
 
 
 def make_dispatcher(
-    *, core: Any, sender: TelegramSender, clock: Clock, municipalities: MunicipalityNames
+    *,
+    core: Any,
+    sender: TelegramSender,
+    clock: Clock,
+    municipalities: MunicipalityNames,
+    sessions: SessionFactory,
 ) -> Dispatcher:
     """Fresh routers per dispatcher; dependencies reach handlers as workflow data."""
     dispatcher = Dispatcher()
@@ -65,6 +71,7 @@ def make_dispatcher(
     dispatcher["sender"] = sender
     dispatcher["clock"] = clock
     dispatcher["municipalities"] = municipalities
+    dispatcher["sessions"] = sessions
     return dispatcher
 
 
@@ -88,6 +95,7 @@ def install_telegram(app: FastAPI, ctx: AppContext) -> None:
             sender=sender,
             clock=ctx.clock,
             municipalities=MunicipalityResolver.load(),
+            sessions=ctx.sessions,
         )
         await start_telegram(runtime, settings)
 

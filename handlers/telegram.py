@@ -2,7 +2,7 @@
 
 No business rules here: commands become the words the core already understands, and every
 reply goes out through TelegramSender (retries, hashed logging). Dependencies arrive as
-aiogram workflow data: `core`, `sender`, `clock`, `municipalities`.
+aiogram workflow data: `core`, `sender`, `clock`, `municipalities`, `sessions`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,18 @@ from typing import TYPE_CHECKING, Protocol
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import CallbackQuery, ContentType, InaccessibleMessage, Message
+from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    ContentType,
+    InaccessibleMessage,
+    Message,
+)
 
 from bot.clock import Clock
+from bot.db import SessionFactory
 from bot.dto import Channel, Inbound, Reply
+from bot.telegram_blocks import record_membership
 
 if TYPE_CHECKING:
     from bot.conversation import ConversationCore
@@ -50,6 +58,8 @@ def make_router() -> Router:
     router.message.register(on_text, F.text)
     router.message.register(on_not_text, F.content_type.in_(NOT_TEXT))
     router.callback_query.register(on_button, F.data)
+    router.my_chat_member.filter(F.chat.type == "private")
+    router.my_chat_member.register(on_membership)
     return router
 
 
@@ -106,6 +116,12 @@ async def on_button(
         external_id=f"cb:{callback.id}",
     )
     await answer(inbound, core=core, sender=sender)
+
+
+async def on_membership(update: ChatMemberUpdated, sessions: SessionFactory, clock: Clock) -> None:
+    """The parent blocked ("kicked") or unblocked the bot: stop or resume sending."""
+    blocked = update.new_chat_member.status == "kicked"
+    await record_membership(sessions, chat_id=update.chat.id, blocked=blocked, at=clock())
 
 
 def inbound_from_message(

@@ -412,6 +412,26 @@ def callback_update(
     }
 
 
+def membership_update(*, chat_id: int, status: str, old_status: str = "member") -> dict[str, Any]:
+    """The bot's own membership changed: "kicked" when a user blocks it, "member" again after."""
+    bot_user = {"id": int(TOKEN.split(":")[0]), "is_bot": True, "first_name": "Familjeguiden"}
+    new: dict[str, Any] = {"status": status, "user": bot_user}
+    if status == "kicked":
+        new["until_date"] = 0
+    old: dict[str, Any] = {"status": old_status, "user": bot_user}
+    if old_status == "kicked":
+        old["until_date"] = 0
+    return {
+        "my_chat_member": {
+            "chat": chat(chat_id),
+            "from": user(abs(chat_id)),
+            "date": 1_795_000_000,
+            "old_chat_member": old,
+            "new_chat_member": new,
+        }
+    }
+
+
 class TelegramUser:
     """Someone writing to the bot in one chat: feeds updates through a real Dispatcher and
     returns what the bot sent back (sendMessage parameters) for each step."""

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FakeClock
+from bot.db import make_session_factory
 from bot.dto import Button, Channel, Inbound, Reply
 from bot.senders.telegram import TelegramSender
 from bot.telegram_runtime import make_dispatcher
@@ -51,12 +53,13 @@ async def bot(fake_telegram: FakeTelegram) -> AsyncIterator[Bot]:
 
 
 @pytest.fixture
-def dp(bot: Bot, core: RecordingCore) -> Dispatcher:
+def dp(bot: Bot, core: RecordingCore, sqlite_engine: AsyncEngine) -> Dispatcher:
     return make_dispatcher(
         core=core,
         sender=TelegramSender(bot, salt="s"),
         clock=FakeClock(NOW),
         municipalities=MunicipalityResolver.load(),
+        sessions=make_session_factory(sqlite_engine),
     )
 
 

@@ -23,7 +23,13 @@ from directory.index import DirectoryIndex
 from directory.municipalities import MunicipalityResolver
 from directory.seed import seed_bundled_directory
 from handlers.telegram import ONLY_TEXT_SV
-from tests.fake_telegram import FakeTelegram, TelegramUser, buttons, message_update
+from tests.fake_telegram import (
+    FakeTelegram,
+    TelegramUser,
+    buttons,
+    membership_update,
+    message_update,
+)
 
 PARENT = 31337
 SCHOOL = "Min son är 12 år och vill inte gå till skolan, han har ont i magen varje morgon"
@@ -77,6 +83,7 @@ async def parent(
         sender=sender,
         clock=clock,
         municipalities=MunicipalityResolver.load(),
+        sessions=sessions,
     )
     return TelegramUser(fake_telegram, bot, dispatcher, chat_id=PARENT)
 
@@ -183,3 +190,22 @@ async def test_talk_to_a_person_button_asks_consent_then_opens_a_case(
     # Monday 10:00 (the clock fixture): office hours, so an answer time and no "closed".
     assert acknowledged["text"].startswith("Tack! En samordnare i Degerfors svarar dig här")
     assert case.due_at is not None
+
+
+async def test_blocking_the_bot_marks_the_conversation_opted_out_until_unblocked(
+    parent: TelegramUser, fake_telegram: FakeTelegram, sessions: SessionFactory
+) -> None:
+    await parent.says("/start")
+    assert await parent.feed(membership_update(chat_id=PARENT, status="kicked")) == []
+    conversation = await stored_conversation(sessions)
+    assert conversation is not None and conversation.opted_out
+    await parent.feed(membership_update(chat_id=PARENT, status="member", old_status="kicked"))
+    conversation = await stored_conversation(sessions)
+    assert conversation is not None and not conversation.opted_out
+
+
+async def test_a_stranger_blocking_the_bot_leaves_no_trace(
+    parent: TelegramUser, sessions: SessionFactory
+) -> None:
+    await parent.feed(membership_update(chat_id=PARENT, status="kicked"))
+    assert await stored_conversation(sessions) is None

@@ -47,6 +47,7 @@ async def telegram_user(app: FastAPI, fake_telegram: FakeTelegram) -> AsyncItera
         sender=TelegramSender(bot, salt="salt"),
         clock=ctx.clock,
         municipalities=MunicipalityResolver.load(),
+        sessions=ctx.sessions,
     )
     yield TelegramUser(fake_telegram, bot, dispatcher, chat_id=4242)
     await bot.session.close()
