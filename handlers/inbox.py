@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from admin.auth import FailureLimiter
 from admin.deps import CtxDep, SessionDep
 from admin.models import Role, StaffUser
 from bot import cases
@@ -80,6 +81,18 @@ async def _case_page(
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="case: not yours") from None
 
 
+def _login_limiter(request: Request) -> FailureLimiter:
+    """Failed inbox logins per client address (one limiter per app, made on first use)."""
+    limiter = getattr(request.app.state, "inbox_login_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.inbox_login_limiter = FailureLimiter()
+    return limiter
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 Me = Annotated[Coordinator, Depends(current_coordinator)]
 Csrf = Depends(checked_form)
 
@@ -91,9 +104,13 @@ def make_router() -> APIRouter:
         cases.as_utc(at).astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M") if at else ""
     )
 
-    def render(request: Request, name: str, **context: object) -> HTMLResponse:
+    def render(
+        request: Request, name: str, *, status_code: int = 200, **context: object
+    ) -> HTMLResponse:
         token = request.cookies.get(auth.CSRF_COOKIE) or auth.new_csrf_token()
-        response = templates.TemplateResponse(request, name, {**context, "csrf": token})
+        response = templates.TemplateResponse(
+            request, name, {**context, "csrf": token}, status_code=status_code
+        )
         if request.cookies.get(auth.CSRF_COOKIE) != token:
             response.set_cookie(
                 auth.CSRF_COOKIE, token, httponly=True, samesite="strict", path="/inbox"
@@ -114,12 +131,15 @@ def make_router() -> APIRouter:
         password: Annotated[str, Form()] = "",
     ) -> Response:
         """Check the password and set the signed session cookie."""
+        limiter, client = _login_limiter(request), _client(request)
+        if limiter.retry_after(client, ctx.clock()) is not None:
+            error = "För många felaktiga försök. Vänta en minut och försök igen."
+            return render(request, "inbox_login.html", error=error, status_code=429)
         user = await auth.authenticate(session=session, username=username, password=password)
         if user is None:
+            limiter.fail(client, ctx.clock())
             error = "Fel användarnamn eller lösenord."
-            response = render(request, "inbox_login.html", error=error)
-            response.status_code = status.HTTP_401_UNAUTHORIZED
-            return response
+            return render(request, "inbox_login.html", error=error, status_code=401)
         secret = ctx.settings.session_secret.get_secret_value()
         cookie = auth.make_session_cookie(user_id=user.id, now=ctx.clock(), secret=secret)
         response = RedirectResponse("/inbox", status.HTTP_303_SEE_OTHER)

@@ -175,3 +175,33 @@ async def test_closing_asks_the_parent_and_stats_count_it(env: Env) -> None:
     assert "1 (inte alls) till 5" in chat[-1]["text"]
     stats = await env.client.get("/inbox/stats")
     assert "Degerfors" in stats.text and "2026-11" in stats.text and "2.0 h" in stats.text
+
+
+async def test_repeated_wrong_passwords_are_slowed_down(env: Env) -> None:
+    await add_coordinator(env.sessions, env.clock, username="anna", municipality="Degerfors")
+    page = await env.client.get("/inbox/login")
+    token = CSRF_INPUT.search(page.text).group(1)
+    wrong = {"username": "anna", "password": "fel-lösenord-12", "csrf_token": token}
+    codes = [(await env.client.post("/inbox/login", data=wrong)).status_code for _ in range(11)]
+    assert codes == [401] * 10 + [429]
+    right = {**wrong, "password": "rätt-lösenord-1"}
+    assert (await env.client.post("/inbox/login", data=right)).status_code == 429
+    env.clock.advance(minutes=2)
+    assert (await env.client.post("/inbox/login", data=right)).status_code == 303
+
+
+async def test_parent_text_is_shown_as_text_not_html(env: Env) -> None:
+    await add_coordinator(env.sessions, env.clock, username="anna", municipality="Degerfors")
+    async with env.sessions() as session:
+        opened = await open_parent_case(
+            session,
+            env.app.state.ctx.handoff,
+            env.clock,
+            municipality="Degerfors",
+            sender_ref=str(uuid.uuid4()),
+            question="<script>alert(1)</script> hjälp",
+        )
+    await login(env.client, "anna")
+    page = await env.client.get(f"/inbox/cases/{opened.case.id}")
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; hjälp" in page.text
