@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from directory.facts import fold
 
 _TOKEN = re.compile(r"[\w'’]+")
-_SENTENCE_END = re.compile(r"[.!?\n]\s*$")
 _MAX_NGRAM = 3
 _FUZZY_MIN_LEN = 6
 _AFFIXES = frozenset({"kommun", "kommuns", "kommunen", "municipality", "stad", "of"})
@@ -52,11 +52,19 @@ class _Mention:
     rank: int
 
 
+def _starts_sentence(text: str, position: int) -> bool:
+    """True at the text's start or after ". ! ? newline" (looking back over spaces only)."""
+    i = position - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i < 0 or text[i] in ".!?\n"
+
+
 def _tokens(text: str) -> list[_Token]:
     out: list[_Token] = []
     for match in _TOKEN.finditer(text):
         word = match.group()
-        start = match.start() == 0 or bool(_SENTENCE_END.search(text[: match.start()]))
+        start = _starts_sentence(text, match.start())
         out.append(_Token(word.casefold(), fold(word), word[:1].isupper(), start))
     return out
 
@@ -90,6 +98,9 @@ class MunicipalityResolver:
         # Written with the right letters, a name is never confused with its folded twin.
         self._exact = {n.casefold().replace("-", " "): n for n in counties}
         self._fuzzy_keys = [k for k in self._index if " " not in k and _max_typos(len(k))]
+        self._by_initial: dict[str, list[str]] = {}
+        for key in self._fuzzy_keys:
+            self._by_initial.setdefault(key[:1], []).append(key)
 
     @classmethod
     def load(cls, path: Path | None = None) -> MunicipalityResolver:
@@ -149,18 +160,26 @@ class MunicipalityResolver:
             return self._index[key]
         return self._fuzzy(key.replace(" ", ""), keys=list(self._index))
 
-    def _fuzzy(self, word: str, *, keys: list[str]) -> str | None:
-        """The single closest name within the typo budget; None when none or a tie."""
+    def _fuzzy(self, word: str, *, keys: list[str] | None = None) -> str | None:
+        """The single closest name within the typo budget (keys: default the one-word names)."""
         budget = _max_typos(len(word))
         if not budget:
             return None
-        scored = sorted(
-            (OSA.distance(word, k.replace(" ", ""), score_cutoff=budget), k) for k in keys
+        # First letters are rarely wrong, and checking them first keeps long texts fast.
+        candidates = (
+            [k for k in keys if k[:1] == word[:1]] if keys else self._by_initial.get(word[:1], [])
         )
-        scored = [(d, k) for d, k in scored if d <= budget and k[:1] == word[:1]]
-        if not scored or (len(scored) > 1 and scored[0][0] == scored[1][0]):
+        scored = process.extract(
+            word,
+            candidates,
+            scorer=OSA.distance,
+            processor=lambda k: k.replace(" ", ""),
+            score_cutoff=budget,
+            limit=2,
+        )
+        if not scored or (len(scored) > 1 and scored[0][1] == scored[1][1]):
             return None
-        return self._index[scored[0][1]]
+        return self._index[scored[0][0]]
 
     # --- free text ----------------------------------------------------------------------
 
@@ -210,7 +229,7 @@ class MunicipalityResolver:
         stem = key.removesuffix("s")  # genitive: "Kristianstads kommun"
         if stem != key and stem in self._index and stem not in self._ambiguous:
             return self._index[stem], True
-        return self._fuzzy(key, keys=self._fuzzy_keys), False
+        return self._fuzzy(key), False
 
     def _rank(self, tokens: list[_Token], start: int, end: int) -> int:
         cues = self._cues
