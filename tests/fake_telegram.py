@@ -87,6 +87,7 @@ class FakeTelegram:
     _faults: list[_Fault] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _closing: bool = False
+    blocked: set[int] = field(default_factory=set)  # chats whose user blocked the bot
 
     # --- running -----------------------------------------------------------------------
 
@@ -241,6 +242,8 @@ class FakeTelegram:
         }
 
     async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params["chat_id"] in self.blocked:
+            raise BotApiError(403, "Forbidden: bot was blocked by the user")
         text = params.get("text", "")
         if not text.strip():
             raise BotApiError(400, "Bad Request: message text is empty")

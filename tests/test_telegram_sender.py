@@ -120,3 +120,14 @@ async def test_send_text_into_a_forum_topic(
     message = await sender.send_text(-1001, "Nytt ärende", thread_id=105)
     assert message.message_thread_id == 105
     assert fake_telegram.sent_messages(chat_id=-1001)[0]["message_thread_id"] == 105
+
+
+async def test_a_parent_who_blocked_the_bot_is_not_retried(
+    sender: TelegramSender, fake_telegram: FakeTelegram, sleep: RecordingSleep
+) -> None:
+    fake_telegram.blocked.add(CHAT)
+    with pytest.raises(DeliveryFailed) as failed:
+        await sender.send(str(CHAT), Reply("Svar från samordnaren"))
+    assert failed.value.reason == "TelegramForbiddenError"
+    assert sleep.delays == []
+    assert len(fake_telegram.calls_to("sendMessage")) == 1
