@@ -10,7 +10,9 @@ coordinator's case, so a slip of the keyboard must not do it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -79,6 +81,13 @@ class Turn:
         self.conversation.context = {**self.ctx, **values}
 
 
+@dataclass(frozen=True)
+class Exchange:
+    conversation_id: str | None  # None once the parent's data was deleted ("radera")
+    replies: list[Reply]
+    last_seq: int  # the conversation's newest message
+
+
 class ConversationCore:
     def __init__(
         self,
@@ -94,10 +103,17 @@ class ConversationCore:
         self._clock = clock
         self._default_municipality = default_municipality
         self._handoff = handoff
+        engine = sessions.kw.get("bind")
+        sqlite = engine is not None and engine.dialect.name == "sqlite"
+        self._sqlite_lock: asyncio.Lock | None = asyncio.Lock() if sqlite else None
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Answer one parent message; a redelivered message gets the same answer again."""
-        async with self._sessions() as session:
+        return (await self.exchange(inbound)).replies
+
+    async def exchange(self, inbound: Inbound) -> Exchange:
+        """handle(), plus where the conversation now stands (for the web chat's polling)."""
+        async with self._one_writer(), self._sessions() as session:
             at = self._clock()
             conversation = await store.get_or_create_conversation(
                 session=session, channel=inbound.channel, sender_ref=inbound.sender_ref, at=at
@@ -110,7 +126,8 @@ class ConversationCore:
                 )
                 if earlier is not None:
                     replies = await store.replies_after(session=session, message=earlier)
-                    return [store.reply_from_message(m) for m in replies]
+                    replayed = [store.reply_from_message(m) for m in replies]
+                    return Exchange(conversation.id, replayed, conversation.last_seq)
             turn = await self._begin(session, conversation, inbound, at)
             try:
                 replies = await self._respond(turn)
@@ -120,9 +137,15 @@ class ConversationCore:
                 await session.rollback()
                 await session.refresh(conversation)
                 replies = [Reply(text=t("error", turn.lang))]
-            if not turn.deleted:
-                await self._store_replies(turn, replies)
-            return replies
+            if turn.deleted:
+                return Exchange(None, replies, 0)
+            await self._store_replies(turn, replies)
+            return Exchange(conversation.id, replies, conversation.last_seq)
+
+    def _one_writer(self) -> AbstractAsyncContextManager[object]:
+        # SQLite has one writer at a time and its busy handler waits by sleeping (up to
+        # 100 ms a try), so concurrent chats queue here instead; PostgreSQL needs no lock.
+        return self._sqlite_lock if self._sqlite_lock is not None else nullcontext()
 
     async def history(
         self, conversation_id: str, *, after_seq: int = 0, channel: Channel | None = None

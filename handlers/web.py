@@ -101,15 +101,14 @@ def make_router() -> APIRouter:
             municipality_hint=(body.municipality or "").strip() or None,
             action=body.action,
         )
-        replies = await ctx.core.handle(inbound)
-        history = await ctx.core.history(conversation_id, channel=Channel.web)
+        done = await ctx.core.exchange(inbound)
         return ChatOut(
             conversation_id=conversation_id,
-            messages=[_message(r) for r in replies],
-            services=_services(replies),
-            urgent=any(r.urgent for r in replies),
-            last_seq=history[-1]["seq"] if history else 0,
-            deleted=history is None,
+            messages=[_message(r) for r in done.replies],
+            services=_services(done.replies),
+            urgent=any(r.urgent for r in done.replies),
+            last_seq=done.last_seq,
+            deleted=done.conversation_id is None,
         )
 
     @router.get("/api/chat/{conversation_id}")
