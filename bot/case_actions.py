@@ -110,6 +110,7 @@ async def run_action(
     case: SupportCase,
     actor_id: str | None,
     text: str = "",
+    from_group: bool = False,
 ) -> None:
     """Apply one coordinator action and audit it; ValueError for an empty text or bad action.
 
@@ -124,7 +125,7 @@ async def run_action(
     before, now, outgoing = _state(case), ctx.clock(), None
     if action == "reply":
         outgoing = await ctx.handoff.stage_reply(
-            session=session, case=case, text=text, author_id=actor_id
+            session=session, case=case, text=text, author_id=actor_id, notify=not from_group
         )
     elif action == "close":
         outgoing = await ctx.handoff.stage_close(session=session, case=case)

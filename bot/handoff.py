@@ -42,6 +42,10 @@ class CaseNotifier(Protocol):
 
     async def case_overdue(self, *, session: AsyncSession, case: SupportCase) -> None: ...
 
+    async def coordinator_replied(
+        self, *, session: AsyncSession, case: SupportCase, text: str
+    ) -> None: ...
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -134,9 +138,17 @@ class CaseHandoff:
         await self.deliver(outgoing)
 
     async def stage_reply(
-        self, *, session: AsyncSession, case: SupportCase, text: str, author_id: str | None
+        self,
+        *,
+        session: AsyncSession,
+        case: SupportCase,
+        text: str,
+        author_id: str | None,
+        notify: bool = True,
     ) -> Outgoing:
-        """Store the answer in the parent's conversation (the caller commits, then delivers)."""
+        """Store the answer in the parent's conversation (the caller commits, then delivers).
+
+        `notify=False` when the answer came from the coordinators' group itself (no echo)."""
         now = self.clock()
         conversation = await self._conversation(session=session, case=case)
         await conversations.add_message(
@@ -148,6 +160,8 @@ class CaseHandoff:
         )
         cases.coordinator_replied(case, user_id=author_id, at=now)
         session.add(case)
+        if notify:
+            await self._notify("coordinator_replied", session=session, case=case, text=text)
         return Outgoing(conversation=conversation, case_id=case.id, text=text)
 
     async def stage_close(

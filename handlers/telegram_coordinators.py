@@ -89,6 +89,12 @@ class TelegramGroupNotifier:
         text = f"Ärendet {case.id[:8]} i {case.municipality} har inte fått något svar än."
         await self._post(session=session, case=case, text=text)
 
+    async def coordinator_replied(
+        self, *, session: AsyncSession, case: SupportCase, text: str
+    ) -> None:
+        """Answers written in the web inbox or the API show up in the case's topic too."""
+        await self._post(session=session, case=case, text=f"Samordnare (inkorgen): {text}")
+
     async def _open_topic(self, case: SupportCase) -> None:
         name = f"{case.municipality} · ärende {case.id[:8]}"
         try:
@@ -150,7 +156,13 @@ async def _relay(
         return NOT_LINKED.format(municipality=case.municipality)
     try:
         await run_action(
-            "reply", session=session, ctx=ctx, case=case, actor_id=staff.id, text=text
+            "reply",
+            session=session,
+            ctx=ctx,
+            case=case,
+            actor_id=staff.id,
+            text=text,
+            from_group=True,
         )
     except DeliveryError:
         return UNDELIVERED

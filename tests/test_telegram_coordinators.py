@@ -189,3 +189,26 @@ async def test_in_a_plain_group_a_reply_to_the_case_post_is_relayed(plain_group:
     # Ordinary talk in the group (no reply, no topic) goes nowhere.
     await plain_group.coordinator_says("Fika kl 15?", from_id=ANNA_TG)
     assert plain_group.fake.sent_texts(chat_id=PARENT)[-1] == "Hej från Anna!"
+
+
+async def test_answers_from_the_inbox_show_in_the_topic_but_group_answers_are_not_echoed(
+    group: Group,
+) -> None:
+    from bot.case_actions import run_action
+
+    await consent(group.parent())
+    case = await the_case(group)
+    await group.coordinator_says(
+        "Från gruppen", from_id=ANNA_TG, thread_id=case.telegram_thread_id
+    )
+    assert not any("Från gruppen" in p["text"] for p in group.posts())
+    ctx = group.app.state.ctx
+    async with ctx.sessions() as session:
+        fresh = await session.get(SupportCase, case.id)
+        await run_action(
+            "reply", session=session, ctx=ctx, case=fresh, actor_id=None, text="Från inkorgen"
+        )
+    last = group.posts()[-1]
+    assert last["text"] == "Samordnare (inkorgen): Från inkorgen"
+    assert last["message_thread_id"] == case.telegram_thread_id
+    assert group.fake.sent_texts(chat_id=PARENT)[-1] == "Från inkorgen"
