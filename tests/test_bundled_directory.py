@@ -206,3 +206,27 @@ def test_bad_synonym_fails_loudly(tmp_path: Path) -> None:
     (data_dir / "synonyms.json").write_text(json.dumps(bad), encoding="utf-8")
     with pytest.raises(BundledDataError, match=r"synonyms\.json"):
         load_bundled_directory(data_dir)
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def test_spec_table_matches_the_shared_spec_when_present() -> None:
+    spec = SHARED / "directory-spec.md"
+    if not spec.exists():
+        pytest.skip(f"{spec} is only on the development machine")
+    rows = [line.split("|") for line in spec.read_text(encoding="utf-8").splitlines()]
+    table = {r[1].strip(): r[3].strip() for r in rows if len(r) > 4 and r[1].strip()}
+    table.pop("name", None)
+    table = {k: v for k, v in table.items() if not set(k) <= {"-"}}
+    assert {name: f"{lo}-{hi}" for name, (_, lo, hi) in SPEC.items()} == table
+
+
+def test_seed_sourced_contacts_occur_in_the_seed_text_when_present() -> None:
+    seeds = SHARED / "seeds"
+    if not seeds.is_dir():
+        pytest.skip(f"{seeds} is only on the development machine")
+    text = "\n".join(p.read_text(encoding="utf-8") for p in seeds.glob("001_*.txt"))
+    for value, source in {**ALLOWED_PHONES, **ALLOWED_EMAILS}.items():
+        if "seed 001" in source:
+            assert value in text, value
