@@ -72,7 +72,7 @@ class UrgencyRules:
     now: re.Pattern[str]
     hypothetical: re.Pattern[str]
     emergency_question: re.Pattern[str]
-    joke: re.Pattern[str]
+    joke: re.Pattern[str]  # any sentence blocker: jokes, games
     vocabulary: tuple[str, ...]
     typo_min_length: int
 
@@ -102,7 +102,7 @@ class UrgencyRules:
             now=_compile(blockers["now"]),
             hypothetical=_compile(blockers["hypothetical"]),
             emergency_question=_compile(blockers["emergency_question"]),
-            joke=_compile(data.get("sentence_blockers", {}).get("joke", [])),
+            joke=_compile(_flatten(data.get("sentence_blockers", {}))),
             vocabulary=tuple(data.get("typo_vocabulary", [])),
             typo_min_length=data.get("typo_min_length", 6),
         )
