@@ -424,7 +424,7 @@ class ConversationCore:
             if hit.service.name.casefold() == COORDINATOR_SERVICE and hit.service.contacts:
                 contacts = contacts_text(hit.service, turn.lang)
                 return Reply(text=t("no_handoff", turn.lang, contacts=contacts))
-        return Reply(text=t("no_handoff_unknown", turn.lang))
+        return Reply(text=t("no_handoff_unknown", turn.lang, municipality=municipality))
 
     # --- radera -----------------------------------------------------------------------
 

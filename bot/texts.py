@@ -93,7 +93,8 @@ _SV: dict[str, str] = {
     "consent_unclear": "Svara ja om en person får ta över, eller nej om du inte vill det.",
     "no_handoff": ("Du kan prata med en person på Familjeguiden (lotsen) direkt:\n{contacts}"),
     "no_handoff_unknown": (
-        "Du kan kontakta Familjeguiden i din kommun via kommunens växel eller webbplats."
+        "Jag kan tyvärr inte koppla dig till en person härifrån. Kontakta kommunens växel "
+        "eller socialtjänst i {municipality}, så hjälper de dig vidare."
     ),
     "delete_confirm": (
         "Vill du att allt du skrivit här raderas, även ett ärende hos en lots? "
@@ -205,7 +206,8 @@ _EN: dict[str, str] = {
     "consent_unclear": "Answer yes if a person may take over, or no if you do not want that.",
     "no_handoff": "You can talk to a person at Familjeguiden directly:\n{contacts}",
     "no_handoff_unknown": (
-        "You can contact Familjeguiden through your municipality's switchboard or website."
+        "Sorry, I cannot connect you to a person from here. Contact the switchboard or social "
+        "services of {municipality} and they will help you further."
     ),
     "delete_confirm": (
         "Do you want everything you wrote here deleted, including any case with a "

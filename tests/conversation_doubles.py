@@ -95,6 +95,7 @@ CARDS = [
 @dataclass
 class FakeMatcher:
     default_municipality: str = "Degerfors"
+    cards: list[ServiceCard] = field(default_factory=lambda: list(CARDS))
     fail: bool = False
     queries: list[Query] = field(default_factory=list)
 
@@ -103,7 +104,7 @@ class FakeMatcher:
             raise RuntimeError("matcher broke")
         self.queries.append(query)
         words = set(re.findall(r"\w+", query.text.lower()))
-        scored = [(len(words & set(c.keywords)), c) for c in CARDS]
+        scored = [(len(words & set(c.keywords)), c) for c in self.cards]
         hits = [
             Hit(service=c, score=100.0 * n / len(words or {""}), reason="keywords")
             for n, c in sorted(scored, key=lambda sc: -sc[0])

@@ -281,3 +281,13 @@ async def test_unknown_municipality_is_not_stored(core, sessions) -> None:
     [reply] = await core.handle(msg("kommun Blaha"))
     assert "kände inte igen" in reply.text
     assert (await conversation(sessions)).municipality is None
+
+
+async def test_without_handoff_or_coordinator_card_the_municipality_is_named(
+    sessions, clock, directory
+) -> None:
+    core = make_core(sessions, clock, directory, handoff=None)
+    await core.handle(msg("kommun Norrköping"))
+    directory.matcher.cards = [c for c in directory.matcher.cards if c.name != "Familjeguiden"]
+    [reply] = await core.handle(msg("prata med någon"))
+    assert "socialtjänst i Norrköping" in reply.text
