@@ -6,18 +6,13 @@ Every datetime is stored as UTC. SQLite hands datetimes back naive, so reads go 
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlmodel import col, delete, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin.models import StaffUser
-from bot.case_models import CaseNote, CaseStatus, SatisfactionCount, SupportCase, TelegramRelay
-from bot.conversations import delete_conversation
+from bot.case_models import CaseNote, CaseStatus, SupportCase
 from bot.models import Conversation
 from bot.office_hours import OfficeHours
 from bot.privacy import redact
@@ -183,132 +178,3 @@ async def mark_overdue(*, session: AsyncSession, now: datetime) -> list[SupportC
         case.overdue_since = as_utc(now)
         session.add(case)
     return cases
-
-
-async def delete_cases_of(*, session: AsyncSession, conversation_id: str) -> int:
-    """Delete a conversation's cases with their notes and relay rows (not the conversation)."""
-    ids = list(
-        (
-            await session.exec(
-                select(SupportCase.id).where(SupportCase.conversation_id == conversation_id)
-            )
-        ).all()
-    )
-    if ids:
-        await session.exec(delete(CaseNote).where(col(CaseNote.case_id).in_(ids)))
-        await session.exec(delete(TelegramRelay).where(col(TelegramRelay.case_id).in_(ids)))
-        await session.exec(delete(SupportCase).where(col(SupportCase.id).in_(ids)))
-    return len(ids)
-
-
-async def purge_expired(*, session: AsyncSession, now: datetime, retention_days: int) -> int:
-    """Delete cases (and their conversations) with no activity for `retention_days`."""
-    cutoff = as_utc(now) - timedelta(days=retention_days)
-    query = (
-        select(SupportCase.conversation_id)
-        .join(Conversation, col(Conversation.id) == col(SupportCase.conversation_id))
-        .where(col(SupportCase.last_activity_at) < cutoff)
-        .where(col(Conversation.last_message_at) < cutoff)
-    )
-    conversation_ids = set((await session.exec(query)).all())
-    # A conversation with a case still active elsewhere is kept whole.
-    active = select(SupportCase.conversation_id).where(
-        col(SupportCase.conversation_id).in_(conversation_ids),
-        col(SupportCase.last_activity_at) >= cutoff,
-    )
-    conversation_ids -= set((await session.exec(active)).all())
-    for conversation_id in conversation_ids:
-        await delete_cases_of(session=session, conversation_id=conversation_id)
-        conversation = await session.get(Conversation, conversation_id)
-        if conversation is not None:
-            await delete_conversation(session=session, conversation=conversation)
-    return len(conversation_ids)
-
-
-async def record_satisfaction(
-    *, session: AsyncSession, municipality: str, at: datetime, score: int
-) -> None:
-    """Count one anonymous 1-5 answer for the municipality and month; no link to the case."""
-    if not 1 <= score <= 5:
-        raise ValueError("score must be 1-5")
-    month = as_utc(at).strftime("%Y-%m")
-    query = select(SatisfactionCount).where(
-        SatisfactionCount.municipality == municipality,
-        SatisfactionCount.month == month,
-        SatisfactionCount.score == score,
-    )
-    row = (await session.exec(query)).first() or SatisfactionCount(
-        municipality=municipality, month=month, score=score
-    )
-    row.count += 1
-    session.add(row)
-
-
-@dataclass
-class MonthStats:
-    municipality: str
-    month: str
-    cases: int = 0
-    median_first_reply_hours: float | None = None
-    satisfaction: dict[int, int] = field(default_factory=dict)
-
-
-async def monthly_stats(
-    *, session: AsyncSession, municipalities: list[str] | None
-) -> list[MonthStats]:
-    """Per municipality and month: cases, median hours to first reply, satisfaction counts."""
-    cases = select(SupportCase)
-    scores = select(SatisfactionCount)
-    if municipalities is not None:
-        cases = cases.where(col(SupportCase.municipality).in_(municipalities))
-        scores = scores.where(col(SatisfactionCount.municipality).in_(municipalities))
-    rows: dict[tuple[str, str], MonthStats] = {}
-    waits: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for case in (await session.exec(cases)).all():
-        key = (case.municipality, as_utc(case.created_at).strftime("%Y-%m"))
-        rows.setdefault(key, MonthStats(*key)).cases += 1
-        if case.first_reply_at is not None:
-            wait = as_utc(case.first_reply_at) - as_utc(case.created_at)
-            waits[key].append(wait.total_seconds() / 3600)
-    for score in (await session.exec(scores)).all():
-        key = (score.municipality, score.month)
-        rows.setdefault(key, MonthStats(*key)).satisfaction[score.score] = score.count
-    for key, hours in waits.items():
-        rows[key].median_first_reply_hours = round(statistics.median(hours), 1)
-    return sorted(rows.values(), key=lambda s: (s.municipality, s.month), reverse=False)
-
-
-async def case_for_group_message(
-    *, session: AsyncSession, chat_id: int, thread_id: int | None, reply_to_id: int | None
-) -> SupportCase | None:
-    """The case a message in the coordinators' group belongs to: by forum topic, else by
-    the posted message it replies to."""
-    if thread_id is not None:
-        query = select(SupportCase).where(SupportCase.telegram_thread_id == thread_id)
-        found = (await session.exec(query)).first()
-        if found is not None:
-            return found
-    if reply_to_id is None:
-        return None
-    relay = select(TelegramRelay.case_id).where(
-        TelegramRelay.chat_id == chat_id, TelegramRelay.message_id == reply_to_id
-    )
-    case_id = (await session.exec(relay)).first()
-    return await session.get(SupportCase, case_id) if case_id else None
-
-
-def remember_group_post(
-    *, session: AsyncSession, case: SupportCase, chat_id: int, message_id: int
-) -> None:
-    """Map a message posted to the coordinators' group to its case (for replies)."""
-    session.add(TelegramRelay(case_id=case.id, chat_id=chat_id, message_id=message_id))
-
-
-async def staff_for_telegram_user(
-    *, session: AsyncSession, telegram_user_id: int
-) -> StaffUser | None:
-    """The enabled staff user linked to this Telegram account, if any."""
-    query = select(StaffUser).where(
-        StaffUser.telegram_user_id == telegram_user_id, col(StaffUser.disabled_at).is_(None)
-    )
-    return (await session.exec(query)).first()

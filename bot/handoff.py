@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import cases, conversations, handoff_texts
+from bot import case_retention, case_stats, cases, conversations, handoff_texts
 from bot.case_models import SupportCase
 from bot.clock import Clock
 from bot.dto import Channel, Reply
@@ -125,7 +125,7 @@ class CaseHandoff:
         await self._notify("parent_wrote", session=session, case=case, message=message)
 
     async def forget(self, *, session: AsyncSession, conversation: Conversation) -> None:
-        await cases.delete_cases_of(session=session, conversation_id=conversation.id)
+        await case_retention.delete_cases_of(session=session, conversation_id=conversation.id)
 
     async def reply(
         self, *, session: AsyncSession, case: SupportCase, text: str, author_id: str | None
@@ -215,7 +215,7 @@ class CaseHandoff:
 
     async def _record_score(self, *, session: AsyncSession, case: SupportCase, score: int) -> None:
         now = self.clock()
-        await cases.record_satisfaction(
+        await case_stats.record_satisfaction(
             session=session, municipality=case.municipality, at=now, score=score
         )
         case.satisfaction_pending = False

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from admin.auth import FailureLimiter
 from admin.deps import CtxDep, SessionDep
 from admin.models import Role, StaffUser
-from bot import cases
+from bot import case_stats, cases
 from bot.case_actions import (
     CaseForbidden,
     CaseNotFound,
@@ -222,7 +222,7 @@ def make_router() -> APIRouter:
     @router.get("/stats", response_class=HTMLResponse)
     async def stats(request: Request, me: Me, session: SessionDep) -> HTMLResponse:
         """Per municipality and month: cases, median time to first reply, satisfaction."""
-        rows = await cases.monthly_stats(session=session, municipalities=me.municipalities)
+        rows = await case_stats.monthly_stats(session=session, municipalities=me.municipalities)
         return render(request, "inbox_stats.html", me=me, rows=rows)
 
     return router

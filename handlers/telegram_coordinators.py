@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from admin.models import Role
-from bot import cases
+from bot import case_relay, cases
 from bot.case_actions import run_action
 from bot.case_models import SupportCase
 from bot.conversations import list_messages
@@ -109,7 +109,7 @@ class TelegramGroupNotifier:
         sent = await self.bot.send_message(
             chat_id=self.chat_id, text=_clip(text), message_thread_id=case.telegram_thread_id
         )
-        cases.remember_group_post(
+        case_relay.remember_group_post(
             session=session, case=case, chat_id=self.chat_id, message_id=sent.message_id
         )
         session.add(case)
@@ -128,7 +128,7 @@ def make_router(*, chat_id: int, ctx: AppContext) -> Router:
             return  # commands for other bots, or none at all
         reply_to = message.reply_to_message.message_id if message.reply_to_message else None
         async with ctx.sessions() as session:
-            case = await cases.case_for_group_message(
+            case = await case_relay.case_for_group_message(
                 session=session,
                 chat_id=chat_id,
                 thread_id=message.message_thread_id if message.is_topic_message else None,
@@ -148,7 +148,9 @@ async def _relay(
     session: AsyncSession, ctx: AppContext, case: SupportCase, telegram_user_id: int, text: str
 ) -> str | None:
     """Send the coordinator's text to the parent; what to tell the group, if anything."""
-    staff = await cases.staff_for_telegram_user(session=session, telegram_user_id=telegram_user_id)
+    staff = await case_relay.staff_for_telegram_user(
+        session=session, telegram_user_id=telegram_user_id
+    )
     if staff is None or staff.role not in (Role.coordinator, Role.admin):
         return NOT_LINKED.format(municipality=case.municipality)
     scope = None if staff.role == Role.admin else list(staff.municipalities)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot import cases, conversations
+from bot import case_retention, case_stats, cases, conversations
 from bot.case_models import CaseNote, CaseStatus, SatisfactionCount, SupportCase
 from bot.clock import FakeClock
 from bot.dto import Channel, Reply
@@ -135,7 +135,7 @@ async def test_satisfaction_answer_is_counted_without_a_link_to_the_case(
         ("Degerfors", "2026-11", 4, 1)
     ]
     assert "Tack för ditt svar" in sender.sent[-1][1]
-    stats = await cases.monthly_stats(session=session, municipalities=["Degerfors"])
+    stats = await case_stats.monthly_stats(session=session, municipalities=["Degerfors"])
     assert stats[0].cases == 1 and stats[0].satisfaction == {4: 1}
 
 
@@ -171,9 +171,9 @@ async def test_retention_deletes_the_case_and_its_conversation(session, handoff,
     conversation.last_message_at = clock()
     await session.commit()
     later = clock() + timedelta(days=179)
-    assert await cases.purge_expired(session=session, now=later, retention_days=180) == 0
+    assert await case_retention.purge_expired(session=session, now=later, retention_days=180) == 0
     later += timedelta(days=2)
-    assert await cases.purge_expired(session=session, now=later, retention_days=180) == 1
+    assert await case_retention.purge_expired(session=session, now=later, retention_days=180) == 1
     await session.commit()
     for table in (SupportCase, CaseNote, Conversation, ConversationMessage):
         assert (await session.exec(select(table))).all() == []
