@@ -27,14 +27,8 @@ def not_found(resource_type: str, row_id: str) -> HTTPException:
 
 
 async def directory_changed(ctx: AppContext) -> None:
-    """Drop the matcher's index; it rebuilds from the database on the next question."""
-    directory = getattr(ctx, "directory", None)  # absent until the matcher is wired in
-    invalidate = getattr(directory, "invalidate", None)
-    if invalidate is None:
-        return
-    result = invalidate()
-    if inspect.isawaitable(result):
-        await result
+    """Tell the matcher's index; it checks the revision and rebuilds on the next question."""
+    ctx.directory.invalidate()
 
 
 async def load(*, session: AsyncSession, model: type[Row], row_id: str, resource_type: str) -> Row:
