@@ -38,6 +38,24 @@ log = logging.getLogger(__name__)
 POLLING_TIMEOUT = 25  # seconds a getUpdates long poll waits on Telegram's side
 
 
+# aiogram logs network errors with the request URL, and the URL carries the bot token.
+AIOGRAM_LOGGERS = ("aiogram.dispatcher", "aiogram.event", "aiogram.middlewares", "aiogram.webhook")
+
+
+class TokenRedactor(logging.Filter):
+    """Replaces the bot token in aiogram's log records before any handler sees them."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._token in message:
+            record.msg, record.args = message.replace(self._token, "<token>"), None
+        return True
+
+
 @dataclass
 class TelegramRuntime:
     bot: Bot
@@ -86,10 +104,13 @@ def install_telegram(app: FastAPI, ctx: AppContext) -> None:
     ctx.senders[Channel.telegram] = sender
     runtime = TelegramRuntime(bot=bot, sender=sender)
     app.state.telegram = runtime
+    redactor = TokenRedactor(bot.token)
     if settings.telegram_webhook_enabled:
         app.include_router(make_webhook_router())
 
     async def start(ctx: AppContext) -> None:
+        for name in AIOGRAM_LOGGERS:
+            logging.getLogger(name).addFilter(redactor)
         runtime.dispatcher = make_dispatcher(
             core=ctx.core,
             sender=sender,
@@ -101,6 +122,8 @@ def install_telegram(app: FastAPI, ctx: AppContext) -> None:
 
     async def stop(_ctx: AppContext) -> None:
         await stop_telegram(runtime)
+        for name in AIOGRAM_LOGGERS:
+            logging.getLogger(name).removeFilter(redactor)
 
     app.state.startup_hooks.append(start)
     app.state.shutdown_hooks.append(stop)
