@@ -43,3 +43,9 @@ async def staff_for_telegram_user(
         StaffUser.telegram_user_id == telegram_user_id, col(StaffUser.disabled_at).is_(None)
     )
     return (await session.exec(query)).first()
+
+
+async def group_posts(*, session: AsyncSession, case_id: str) -> list[TelegramRelay]:
+    """Everything posted to the coordinators' group about a case."""
+    query = select(TelegramRelay).where(TelegramRelay.case_id == case_id)
+    return list((await session.exec(query)).all())

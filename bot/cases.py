@@ -82,6 +82,11 @@ def _restart_clock(case: SupportCase, *, at: datetime, hours: OfficeHours) -> No
     case.updated_at = case.last_activity_at = at
 
 
+async def cases_of(*, session: AsyncSession, conversation_id: str) -> list[SupportCase]:
+    query = select(SupportCase).where(SupportCase.conversation_id == conversation_id)
+    return list((await session.exec(query)).all())
+
+
 async def get_case(*, session: AsyncSession, case_id: str) -> SupportCase | None:
     return await session.get(SupportCase, case_id)
 

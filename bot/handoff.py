@@ -46,6 +46,8 @@ class CaseNotifier(Protocol):
         self, *, session: AsyncSession, case: SupportCase, text: str
     ) -> None: ...
 
+    async def case_forgotten(self, *, session: AsyncSession, case: SupportCase) -> None: ...
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -125,6 +127,9 @@ class CaseHandoff:
         await self._notify("parent_wrote", session=session, case=case, message=message)
 
     async def forget(self, *, session: AsyncSession, conversation: Conversation) -> None:
+        """Delete the parent's cases; notifiers remove what they posted elsewhere first."""
+        for case in await cases.cases_of(session=session, conversation_id=conversation.id):
+            await self._notify("case_forgotten", session=session, case=case)
         await case_retention.delete_cases_of(session=session, conversation_id=conversation.id)
 
     async def reply(

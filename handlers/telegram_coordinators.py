@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import Message
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,6 +43,9 @@ AUTHORS = {
 NOT_LINKED = (
     "Ditt Telegram-konto är inte kopplat till en samordnare för {municipality}, "
     "så svaret skickades inte till föräldern."
+)
+FORGOTTEN = (
+    "Föräldern i ärende {case} har raderat sina uppgifter. Ta bort ärendets meddelanden här."
 )
 UNDELIVERED = "Svaret sparades men kunde inte levereras till föräldern. Försök igen senare."
 
@@ -94,6 +97,23 @@ class TelegramGroupNotifier:
     ) -> None:
         """Answers written in the web inbox or the API show up in the case's topic too."""
         await self._post(session=session, case=case, text=f"Samordnare (inkorgen): {text}")
+
+    async def case_forgotten(self, *, session: AsyncSession, case: SupportCase) -> None:
+        """The parent said "radera": remove the case's topic (or its posts) from the group."""
+        try:
+            if case.telegram_thread_id is not None:
+                await self.bot.delete_forum_topic(
+                    chat_id=self.chat_id, message_thread_id=case.telegram_thread_id
+                )
+                return
+            for post in await case_relay.group_posts(session=session, case_id=case.id):
+                await self.bot.delete_message(chat_id=post.chat_id, message_id=post.message_id)
+        except TelegramAPIError as error:  # e.g. older than 48 h: ask a person to remove it
+            log.warning("could not remove case %s from the group: %s", case.id, error.message)
+            text = FORGOTTEN.format(case=case.id[:8])
+            await self.bot.send_message(
+                chat_id=self.chat_id, text=text, message_thread_id=case.telegram_thread_id
+            )
 
     async def _open_topic(self, case: SupportCase) -> None:
         name = f"{case.municipality} · ärende {case.id[:8]}"

@@ -212,3 +212,41 @@ async def test_answers_from_the_inbox_show_in_the_topic_but_group_answers_are_no
     assert last["text"] == "Samordnare (inkorgen): Från inkorgen"
     assert last["message_thread_id"] == case.telegram_thread_id
     assert group.fake.sent_texts(chat_id=PARENT)[-1] == "Från inkorgen"
+
+
+class DeletingTelegram(FakeTelegram):
+    """A fake that also deletes topics and messages (Bot API deleteForumTopic/deleteMessage)."""
+
+    def _methods(self):
+        return {**super()._methods(), "deleteforumtopic": _ok, "deletemessage": _ok}
+
+
+async def _ok(_params: dict[str, Any]) -> bool:
+    return True
+
+
+@pytest.fixture
+async def deleting_group(sqlite_engine, clock) -> AsyncIterator[Group]:
+    async with DeletingTelegram.running() as fake:
+        async for env in run_group(sqlite_engine, clock, fake):
+            yield env
+
+
+async def test_radera_removes_the_case_topic_from_the_group(deleting_group: Group) -> None:
+    parent = deleting_group.parent()
+    await consent(parent)
+    case = await the_case(deleting_group)
+    await parent.says("/radera")
+    await parent.presses("delete_yes")
+    [deleted] = deleting_group.fake.calls_to("deleteForumTopic")
+    assert deleted.ok and deleted.params["message_thread_id"] == case.telegram_thread_id
+    async with deleting_group.sessions() as session:
+        assert (await session.exec(select(SupportCase))).all() == []
+
+
+async def test_when_telegram_refuses_the_group_is_asked_to_remove_it(group: Group) -> None:
+    parent = group.parent()
+    await consent(parent)
+    await parent.says("/radera")
+    await parent.presses("delete_yes")
+    assert "har raderat sina uppgifter" in group.posts()[-1]["text"]
