@@ -5,10 +5,12 @@ change them; this module only combines them:
 
 1. fold the text (case, diacritics), fix small typos against a vocabulary and blank idioms;
 2. find every concept match and keep the live ones: not negated, not in a clause about the
-   past (unless that clause also says "now"), a hypothetical or a question about emergency
-   numbers, and not in a joking sentence;
+   past (unless that clause also says "now"), a hypothetical, a habit ("när hon inte får som
+   hon vill") or a question about emergency numbers, and not in a sentence that jokes or is
+   about a game, film or dream;
 3. a situation is urgent when each of its concepts has a live match within its window
-   (one sentence, two adjacent sentences or the whole message); the first one wins.
+   (one sentence, two adjacent sentences or the whole message) and none of its "none"
+   concepts has one (a missing child who "kom hem igen"); the first one wins.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ NOT_URGENT = Urgency(urgent=False, kind=None, reason="", services=())
 class Situation:
     kind: str
     concepts: tuple[str, ...]
+    absent: tuple[str, ...]  # concepts that must have no live match ("kom hem igen")
     window: int | None  # extra sentences after the first one; None: the whole message
     reason: str
 
@@ -71,6 +74,7 @@ class UrgencyRules:
     past: re.Pattern[str]
     now: re.Pattern[str]
     hypothetical: re.Pattern[str]
+    habitual: re.Pattern[str]
     emergency_question: re.Pattern[str]
     joke: re.Pattern[str]  # any sentence blocker: jokes, games
     vocabulary: tuple[str, ...]
@@ -101,6 +105,7 @@ class UrgencyRules:
             past=_compile(blockers["past"]),
             now=_compile(blockers["now"]),
             hypothetical=_compile(blockers["hypothetical"]),
+            habitual=_compile(blockers.get("habitual", [])),
             emergency_question=_compile(blockers["emergency_question"]),
             joke=_compile(_flatten(data.get("sentence_blockers", {}))),
             vocabulary=tuple(data.get("typo_vocabulary", [])),
@@ -121,6 +126,7 @@ def _situation(raw: dict[str, Any]) -> Situation:
     return Situation(
         kind=raw["kind"],
         concepts=tuple(raw["all"]),
+        absent=tuple(raw.get("none", [])),
         window=_WINDOWS[raw.get("window", "sentence")],
         reason=raw.get("reason", raw["kind"]),
     )
@@ -209,7 +215,7 @@ def _negated(text: str, clause: _Span, match: re.Match[str], rules: UrgencyRules
 
 def _blocked_clause(text: str, clause: _Span, match: re.Match[str], rules: UrgencyRules) -> bool:
     body = text[clause.start : clause.end]
-    if rules.emergency_question.search(body):
+    if rules.emergency_question.search(body) or rules.habitual.search(body):
         return True
     if rules.hypothetical.search(text[clause.start : match.start()]):
         return True
@@ -242,7 +248,7 @@ def _joking_sentences(text: str, rules: UrgencyRules) -> set[int]:
 
 def _holds(situation: Situation, found: dict[str, set[int]]) -> bool:
     sets = [found.get(concept, set()) for concept in situation.concepts]
-    if not all(sets):
+    if not all(sets) or any(found.get(concept) for concept in situation.absent):
         return False
     if situation.window is None:
         return True
@@ -261,7 +267,7 @@ def detect_urgency(text: str, rules: UrgencyRules) -> Urgency:
         return NOT_URGENT
     clauses = _clauses(prepared)
     joking = _joking_sentences(prepared, rules)
-    needed = {concept for situation in rules.situations for concept in situation.concepts}
+    needed = {c for situation in rules.situations for c in situation.concepts + situation.absent}
     found = {
         concept: _live_sentences(prepared, concept, clauses, rules) - joking for concept in needed
     }
