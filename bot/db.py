@@ -12,6 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -59,6 +60,21 @@ def import_models() -> None:
     import bot.models
     import bot.sms_models  # noqa: F401
     import directory.models  # noqa: F401
+
+    _portable_enums()
+
+
+def _portable_enums() -> None:
+    """Store enums as VARCHAR everywhere, not PostgreSQL ENUM types.
+
+    Native ENUM types are shared across tables and need ALTER TYPE for every new value;
+    VARCHAR behaves the same on SQLite and PostgreSQL and migrates like any column.
+    """
+    for table in SQLModel.metadata.tables.values():
+        for column in table.columns:
+            kind = column.type
+            if isinstance(kind, SAEnum) and kind.native_enum and kind.enum_class is not None:
+                column.type = SAEnum(kind.enum_class, native_enum=False, length=64)
 
 
 def alembic_config() -> Config:
