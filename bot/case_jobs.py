@@ -12,8 +12,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot import case_retention
-
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -33,8 +31,8 @@ async def run_once(ctx: AppContext) -> UpkeepResult:
     """One pass: mark and re-notify overdue cases, purge expired ones."""
     async with ctx.sessions() as session:
         overdue = await ctx.handoff.renotify_overdue(session=session)
-        purged = await case_retention.purge_expired(
-            session=session, now=ctx.clock(), retention_days=ctx.settings.retention_days
+        purged = await ctx.handoff.purge_expired(
+            session=session, retention_days=ctx.settings.retention_days
         )
         await session.commit()
     if purged:

@@ -29,8 +29,10 @@ async def delete_cases_of(*, session: AsyncSession, conversation_id: str) -> int
     return len(ids)
 
 
-async def purge_expired(*, session: AsyncSession, now: datetime, retention_days: int) -> int:
-    """Delete cases (and their conversations) with no activity for `retention_days`."""
+async def expired_conversations(
+    *, session: AsyncSession, now: datetime, retention_days: int
+) -> set[str]:
+    """Conversations whose cases have all been idle for `retention_days`."""
     cutoff = as_utc(now) - timedelta(days=retention_days)
     query = (
         select(SupportCase.conversation_id)
@@ -44,10 +46,20 @@ async def purge_expired(*, session: AsyncSession, now: datetime, retention_days:
         col(SupportCase.conversation_id).in_(conversation_ids),
         col(SupportCase.last_activity_at) >= cutoff,
     )
-    conversation_ids -= set((await session.exec(active)).all())
+    return conversation_ids - set((await session.exec(active)).all())
+
+
+async def purge_conversations(*, session: AsyncSession, conversation_ids: set[str]) -> int:
+    """Delete these conversations with their messages and cases; the caller commits."""
     for conversation_id in conversation_ids:
         await delete_cases_of(session=session, conversation_id=conversation_id)
         conversation = await session.get(Conversation, conversation_id)
         if conversation is not None:
             await delete_conversation(session=session, conversation=conversation)
     return len(conversation_ids)
+
+
+async def purge_expired(*, session: AsyncSession, now: datetime, retention_days: int) -> int:
+    """Delete cases (and their conversations) with no activity for `retention_days`."""
+    expired = await expired_conversations(session=session, now=now, retention_days=retention_days)
+    return await purge_conversations(session=session, conversation_ids=expired)

@@ -218,6 +218,16 @@ class CaseHandoff:
         await session.commit()
         return overdue
 
+    async def purge_expired(self, *, session: AsyncSession, retention_days: int) -> int:
+        """Periodic: delete cases and conversations past retention, and their group posts."""
+        expired = await case_retention.expired_conversations(
+            session=session, now=self.clock(), retention_days=retention_days
+        )
+        for conversation_id in expired:
+            for case in await cases.cases_of(session=session, conversation_id=conversation_id):
+                await self._notify("case_forgotten", session=session, case=case)
+        return await case_retention.purge_conversations(session=session, conversation_ids=expired)
+
     async def _record_score(self, *, session: AsyncSession, case: SupportCase, score: int) -> None:
         now = self.clock()
         await case_stats.record_satisfaction(
