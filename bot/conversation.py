@@ -4,8 +4,8 @@
 stores the answer, all in our database, so any app instance can continue a conversation.
 It imports no aiogram, twilio or FastAPI; adapters map their types to Inbound and Reply.
 
-"radera" asks for confirmation first ("radera ja" deletes at once): deleting also removes a
-coordinator's case, so a slip of the keyboard must not do it.
+The steps live beside it: answering from the directory (bot.dialogue_answers) and the
+handoff and deletion points (bot.dialogue_handoff); shared types in bot.dialogue.
 """
 
 from __future__ import annotations
@@ -13,72 +13,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import conversations as store
 from bot.clock import Clock
 from bot.db import SessionFactory
-from bot.dto import Button, Channel, Inbound, Reply
-from bot.intents import Intent, Parsed, classify, has_words
-from bot.models import Author, Conversation, ConversationMessage
+from bot.dialogue import MAX_MATCH_CHARS, Directory, State, Turn
+from bot.dialogue_answers import Answers
+from bot.dialogue_handoff import HandoffSteps
+from bot.dto import Channel, Inbound, Reply
+from bot.intents import Intent, classify
+from bot.models import Author, Conversation
 from bot.ports import Handoff
-from bot.privacy import redact
-from bot.replies import contacts_text, cost_reply, detail_reply, services_reply, urgent_reply
-from bot.texts import SV, t
+from bot.texts import t
 from directory.facts import detect_language
-from directory.matching import Hit, MatchResult, MunicipalitySource, Query
 
 log = logging.getLogger(__name__)
 
-PAGE = 3  # services per reply
-MAX_RESULTS = 12  # how far "fler" can page
-MAX_MATCH_CHARS = 2000  # the matcher reads this much of a long message
-COORDINATOR_SERVICE = "familjeguiden"  # the directory card of the coordinators' own service
-
-
-class State:
-    idle = "idle"
-    awaiting_municipality = "awaiting_municipality"
-    awaiting_consent = "awaiting_consent"
-    awaiting_delete = "awaiting_delete"
-    with_coordinator = "with_coordinator"
-
-
-class Matcher(Protocol):
-    def match(self, query: Query, *, limit: int = 5) -> MatchResult: ...
-
-
-class Directory(Protocol):
-    """directory.index.DirectoryIndex: a cached matcher, rebuilt when the directory changes."""
-
-    async def get(self) -> Matcher: ...
-
-
-@dataclass
-class Turn:
-    """One parent message being answered: what every step needs."""
-
-    session: AsyncSession
-    conversation: Conversation
-    inbound: Inbound
-    parsed: Parsed
-    message: ConversationMessage
-    at: datetime
-    lang: str = SV
-    deleted: bool = False
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ctx(self) -> dict[str, Any]:
-        return dict(self.conversation.context or {})
-
-    def remember(self, **values: Any) -> None:
-        # JSON columns do not track in-place changes: assign a new dict.
-        self.conversation.context = {**self.ctx, **values}
+# Commands answered with one fixed text.
+_SIMPLE = {Intent.empty: "empty", Intent.help: "help", Intent.thanks: "thanks"}
 
 
 @dataclass(frozen=True)
@@ -99,10 +56,11 @@ class ConversationCore:
         handoff: Handoff | None = None,
     ) -> None:
         self._sessions = sessions
-        self._directory = directory
         self._clock = clock
-        self._default_municipality = default_municipality
-        self._handoff = handoff
+        self._answers = Answers(directory)
+        self._handoff = HandoffSteps(
+            handoff=handoff, answers=self._answers, default_municipality=default_municipality
+        )
         engine = sessions.kw.get("bind")
         sqlite = engine is not None and engine.dialect.name == "sqlite"
         self._sqlite_lock: asyncio.Lock | None = asyncio.Lock() if sqlite else None
@@ -209,56 +167,51 @@ class ConversationCore:
         return replies + [Reply(text=note) for note in turn.notes]
 
     async def _dispatch(self, turn: Turn) -> list[Reply]:
+        """Deleting first, then what the bot is waiting for, then commands and questions."""
         intent, state = turn.parsed.intent, turn.conversation.state
         if intent is Intent.delete_confirmed or (
             state == State.awaiting_delete and intent is Intent.yes
         ):
-            return await self._delete(turn)
+            return await self._handoff.delete(turn)
         if intent is Intent.delete:
-            if state != State.awaiting_delete:
-                turn.remember(state_before_delete=state)
-            turn.conversation.state = State.awaiting_delete
-            return [self._ask_delete(turn)]
+            return [self._handoff.ask_delete(turn)]
         if state == State.awaiting_delete:
-            # Not deleting after all: carry on where the parent was (e.g. with a coordinator).
-            turn.conversation.state = str(turn.ctx.get("state_before_delete", State.idle))
+            self._handoff.keep(turn)
             if intent is Intent.no:
                 return [Reply(text=t("delete_cancelled", turn.lang))]
             state = turn.conversation.state
-        if state == State.with_coordinator and self._handoff is not None:
-            return await self._relay(turn)
+        if state == State.with_coordinator and self._handoff.enabled:
+            return await self._handoff.relay(turn)
         if state == State.awaiting_consent:
-            return await self._consent_step(turn)
+            consent = await self._handoff.consent(turn)
+            if consent is not None:
+                return consent
         if state == State.awaiting_municipality and intent is Intent.question:
-            return await self._set_municipality(turn, turn.inbound.text)
+            return await self._answers.set_municipality(turn, turn.inbound.text)
         return await self._command(turn)
 
     async def _command(self, turn: Turn) -> list[Reply]:
-        intent = turn.parsed.intent
+        intent, answers = turn.parsed.intent, self._answers
         turn.conversation.state = State.idle
         if intent is Intent.greet:
             return [self._welcome(turn)]
-        simple = {
-            Intent.empty: "empty",
-            Intent.help: "help",
-            Intent.thanks: "thanks",
-        }
-        if intent in simple:
-            return [Reply(text=t(simple[intent], turn.lang))]
-        if intent is Intent.municipality:
-            return await self._municipality_command(turn)
+        if intent in _SIMPLE:
+            return [Reply(text=t(_SIMPLE[intent], turn.lang))]
         if intent is Intent.handoff:
-            return await self._start_handoff(turn)
-        if intent is Intent.more:
-            return await self._more(turn)
-        if intent is Intent.detail:
-            return await self._detail(turn, turn.parsed.number or 1)
+            return await self._handoff.start(turn)
+        steps = {
+            Intent.municipality: answers.municipality_command,
+            Intent.more: answers.more,
+            Intent.detail: lambda turn: answers.detail(turn, turn.parsed.number or 1),
+        }
+        if intent in steps:
+            return await steps[intent](turn)
         if intent is Intent.cost and turn.ctx.get("query"):
-            return await self._cost(turn)
+            return await answers.cost(turn)
         if intent in (Intent.yes, Intent.no):  # nothing was asked: say what can be done
             key = "follow_up_hint" if turn.ctx.get("query") else "nothing_yet"
             return [Reply(text=t(key, turn.lang))]
-        return await self._answer(turn)
+        return await answers.answer(turn)
 
     def _welcome(self, turn: Turn) -> Reply:
         text = t("welcome", turn.lang)
@@ -266,180 +219,3 @@ class ConversationCore:
             note = t("municipality_note", turn.lang, municipality=turn.conversation.municipality)
             text = f"{text}\n\n{note}"
         return Reply(text=text)
-
-    # --- answering questions ----------------------------------------------------------
-
-    async def _match(self, query: Query, limit: int = MAX_RESULTS) -> MatchResult:
-        matcher = await self._directory.get()
-        return matcher.match(query, limit=limit)
-
-    async def _answer(self, turn: Turn) -> list[Reply]:
-        conv = turn.conversation
-        text = turn.inbound.text[:MAX_MATCH_CHARS]
-        result = await self._match(Query(text=text, municipality=conv.municipality, age=conv.age))
-        if result.municipality_source == MunicipalitySource.text:
-            conv.municipality = result.municipality
-        if result.age is not None:
-            conv.age = result.age
-        turn.remember(
-            query=redact(text),
-            municipality=result.municipality,
-            age=result.age,
-            shown=0,
-            focus=[],
-        )
-        replies = [urgent_reply(result, turn.lang)] if result.urgent else []
-        return [*replies, self._first_page(turn, result)]
-
-    def _first_page(self, turn: Turn, result: MatchResult) -> Reply:
-        hits = result.hits[:PAGE]
-        if not hits:
-            return self._offer_person(turn, "no_hits")
-        notes = []
-        if result.municipality_source == MunicipalitySource.default:
-            notes.append(t("municipality_note", turn.lang, municipality=result.municipality))
-        intro = t("intro_results" if result.confident else "not_confident", turn.lang)
-        return self._page(turn, hits, first=1, intro=intro, notes=notes)
-
-    def _page(
-        self, turn: Turn, hits: list[Hit], *, first: int, intro: str, notes: list[str]
-    ) -> Reply:
-        turn.remember(shown=first - 1 + len(hits), focus=list(range(first, first + len(hits))))
-        return services_reply(hits, first_number=first, lang=turn.lang, intro=intro, notes=notes)
-
-    def _offer_person(self, turn: Turn, key: str) -> Reply:
-        return Reply(
-            text=t(key, turn.lang),
-            buttons=[Button(label=t("btn_handoff", turn.lang), action="handoff")],
-        )
-
-    async def _rematch(self, turn: Turn, limit: int) -> list[Hit]:
-        """The last question's results again (the directory is cached, so this is cheap)."""
-        ctx = turn.ctx
-        query = Query(text=ctx["query"], municipality=ctx.get("municipality"), age=ctx.get("age"))
-        return (await self._match(query, limit=limit)).hits
-
-    async def _more(self, turn: Turn) -> list[Reply]:
-        if not turn.ctx.get("query"):
-            return [Reply(text=t("nothing_yet", turn.lang))]
-        shown = int(turn.ctx.get("shown", 0))
-        hits = (await self._rematch(turn, shown + PAGE))[shown : shown + PAGE]
-        if not hits:
-            return [self._offer_person(turn, "no_more")]
-        intro = t("intro_more", turn.lang)
-        return [self._page(turn, hits, first=shown + 1, intro=intro, notes=[])]
-
-    async def _detail(self, turn: Turn, number: int) -> list[Reply]:
-        shown = int(turn.ctx.get("shown", 0))
-        if not turn.ctx.get("query"):
-            return [Reply(text=t("nothing_yet", turn.lang))]
-        hits = await self._rematch(turn, max(shown, number))
-        if not 1 <= number <= min(shown, len(hits)):
-            return [Reply(text=t("detail_missing", turn.lang, number=number))]
-        turn.remember(focus=[number])
-        return [detail_reply(number, hits[number - 1].service, turn.lang)]
-
-    async def _cost(self, turn: Turn) -> list[Reply]:
-        focus = [int(n) for n in turn.ctx.get("focus", [])]
-        hits = await self._rematch(turn, max(focus, default=0))
-        cards = [hits[n - 1].service for n in focus if 0 < n <= len(hits)]
-        if not cards:
-            return [Reply(text=t("cost_nothing", turn.lang))]
-        return [cost_reply(cards, turn.lang)]
-
-    # --- municipality -----------------------------------------------------------------
-
-    async def _municipality_command(self, turn: Turn) -> list[Reply]:
-        if turn.parsed.argument:
-            return await self._set_municipality(turn, turn.parsed.argument)
-        turn.conversation.state = State.awaiting_municipality
-        return [Reply(text=t("ask_municipality", turn.lang))]
-
-    async def _set_municipality(self, turn: Turn, text: str) -> list[Reply]:
-        """Take the municipality only when the directory's resolver recognises it."""
-        result = await self._match(Query(text=text[:200]), limit=1)
-        name = (
-            result.municipality if result.municipality_source == MunicipalitySource.text else None
-        )
-        if name is None:
-            if turn.conversation.state == State.awaiting_municipality:
-                # Not a municipality after all: treat it as the question it probably is.
-                turn.conversation.state = State.idle
-                return await self._answer(turn)
-            return [Reply(text=t("municipality_unclear", turn.lang))]
-        turn.conversation.municipality = name[:64]
-        turn.conversation.state = State.idle
-        return [Reply(text=t("municipality_set", turn.lang, municipality=name))]
-
-    # --- handoff to a person ----------------------------------------------------------
-
-    async def _start_handoff(self, turn: Turn) -> list[Reply]:
-        if self._handoff is None:
-            return [await self._coordinator_contacts(turn)]
-        consent = self._handoff.consent_text(conversation=turn.conversation)
-        turn.remember(consent_text=consent)
-        turn.conversation.state = State.awaiting_consent
-        buttons = [
-            Button(label=t("btn_yes", turn.lang), action="yes"),
-            Button(label=t("btn_no", turn.lang), action="no"),
-        ]
-        return [Reply(text=f"{consent}\n\n{t('consent_question', turn.lang)}", buttons=buttons)]
-
-    async def _consent_step(self, turn: Turn) -> list[Reply]:
-        intent = turn.parsed.intent
-        if intent is Intent.yes and self._handoff is not None:
-            opened = await self._handoff.open_case(
-                session=turn.session,
-                conversation=turn.conversation,
-                consent_text=str(turn.ctx.get("consent_text", "")),
-                at=turn.at,
-            )
-            turn.conversation.state = State.with_coordinator
-            turn.remember(case_id=opened.case_id)
-            return [Reply(text=opened.acknowledgement)]
-        turn.conversation.state = State.idle
-        if intent is Intent.no:
-            return [Reply(text=t("consent_declined", turn.lang))]
-        if intent is Intent.handoff:
-            return await self._start_handoff(turn)
-        return await self._command(turn)
-
-    async def _relay(self, turn: Turn) -> list[Reply]:
-        """A case is open: the coordinator answers; the bot only adds urgent guidance."""
-        assert self._handoff is not None
-        await self._handoff.parent_wrote(
-            session=turn.session, conversation=turn.conversation, message=turn.message
-        )
-        if not has_words(turn.inbound.text):
-            return []
-        text = turn.inbound.text[:MAX_MATCH_CHARS]
-        result = await self._match(Query(text=text, municipality=turn.conversation.municipality))
-        return [urgent_reply(result, turn.lang)] if result.urgent else []
-
-    async def _coordinator_contacts(self, turn: Turn) -> Reply:
-        """No handoff configured: tell the parent how to reach Familjeguiden themselves."""
-        municipality = turn.conversation.municipality or self._default_municipality
-        result = await self._match(Query(text="Familjeguiden", municipality=municipality))
-        for hit in result.hits:
-            if hit.service.name.casefold() == COORDINATOR_SERVICE and hit.service.contacts:
-                contacts = contacts_text(hit.service, turn.lang)
-                return Reply(text=t("no_handoff", turn.lang, contacts=contacts))
-        return Reply(text=t("no_handoff_unknown", turn.lang, municipality=municipality))
-
-    # --- radera -----------------------------------------------------------------------
-
-    def _ask_delete(self, turn: Turn) -> Reply:
-        buttons = [
-            Button(label=t("btn_delete_yes", turn.lang), action="delete_yes"),
-            Button(label=t("btn_no", turn.lang), action="no"),
-        ]
-        return Reply(text=t("delete_confirm", turn.lang), buttons=buttons)
-
-    async def _delete(self, turn: Turn) -> list[Reply]:
-        if self._handoff is not None:
-            await self._handoff.forget(session=turn.session, conversation=turn.conversation)
-        await store.delete_conversation(session=turn.session, conversation=turn.conversation)
-        await turn.session.commit()
-        turn.deleted = True
-        log.info("conversation %s deleted on request", turn.conversation.id)
-        return [Reply(text=t("deleted", turn.lang))]

@@ -1,0 +1,110 @@
+"""Answering from the directory: a question, "fler", a service's details, its cost, "kommun".
+
+The last question is kept (redacted) in the conversation's context and matched again for
+follow-ups: the matcher is cached in memory, and nothing but ids and numbers is stored.
+"""
+
+from __future__ import annotations
+
+from bot.dialogue import MAX_MATCH_CHARS, MAX_RESULTS, PAGE, Directory, State, Turn, offer_person
+from bot.dto import Reply
+from bot.privacy import redact
+from bot.replies import cost_reply, detail_reply, services_reply, urgent_reply
+from bot.texts import t
+from directory.matching import Hit, MatchResult, MunicipalitySource, Query
+
+
+class Answers:
+    def __init__(self, directory: Directory) -> None:
+        self._directory = directory
+
+    async def match(self, query: Query, limit: int = MAX_RESULTS) -> MatchResult:
+        matcher = await self._directory.get()
+        return matcher.match(query, limit=limit)
+
+    async def answer(self, turn: Turn) -> list[Reply]:
+        """A new question: urgent guidance first when needed, then the best few services."""
+        conv = turn.conversation
+        text = turn.inbound.text[:MAX_MATCH_CHARS]
+        result = await self.match(Query(text=text, municipality=conv.municipality, age=conv.age))
+        if result.municipality_source == MunicipalitySource.text:
+            conv.municipality = result.municipality
+        if result.age is not None:
+            conv.age = result.age
+        turn.remember(
+            query=redact(text), municipality=result.municipality, age=result.age, shown=0, focus=[]
+        )
+        replies = [urgent_reply(result, turn.lang)] if result.urgent else []
+        return [*replies, self._first_page(turn, result)]
+
+    def _first_page(self, turn: Turn, result: MatchResult) -> Reply:
+        hits = result.hits[:PAGE]
+        if not hits:
+            return offer_person(turn, "no_hits")
+        notes = []
+        if result.municipality_source == MunicipalitySource.default:
+            notes.append(t("municipality_note", turn.lang, municipality=result.municipality))
+        intro = t("intro_results" if result.confident else "not_confident", turn.lang)
+        return self._page(turn, hits, first=1, intro=intro, notes=notes)
+
+    def _page(
+        self, turn: Turn, hits: list[Hit], *, first: int, intro: str, notes: list[str]
+    ) -> Reply:
+        turn.remember(shown=first - 1 + len(hits), focus=list(range(first, first + len(hits))))
+        return services_reply(hits, first_number=first, lang=turn.lang, intro=intro, notes=notes)
+
+    async def _rematch(self, turn: Turn, limit: int) -> list[Hit]:
+        """The last question's results again (the directory is cached, so this is cheap)."""
+        ctx = turn.ctx
+        query = Query(text=ctx["query"], municipality=ctx.get("municipality"), age=ctx.get("age"))
+        return (await self.match(query, limit=limit)).hits
+
+    async def more(self, turn: Turn) -> list[Reply]:
+        if not turn.ctx.get("query"):
+            return [Reply(text=t("nothing_yet", turn.lang))]
+        shown = int(turn.ctx.get("shown", 0))
+        hits = (await self._rematch(turn, shown + PAGE))[shown : shown + PAGE]
+        if not hits:
+            return [offer_person(turn, "no_more")]
+        intro = t("intro_more", turn.lang)
+        return [self._page(turn, hits, first=shown + 1, intro=intro, notes=[])]
+
+    async def detail(self, turn: Turn, number: int) -> list[Reply]:
+        """Service `number` as listed (numbering continues over "fler" pages)."""
+        if not turn.ctx.get("query"):
+            return [Reply(text=t("nothing_yet", turn.lang))]
+        shown = int(turn.ctx.get("shown", 0))
+        hits = await self._rematch(turn, max(shown, number))
+        if not 1 <= number <= min(shown, len(hits)):
+            return [Reply(text=t("detail_missing", turn.lang, number=number))]
+        turn.remember(focus=[number])
+        return [detail_reply(number, hits[number - 1].service, turn.lang)]
+
+    async def cost(self, turn: Turn) -> list[Reply]:
+        """The cost of the service last detailed, or of each service on the last page."""
+        focus = [int(n) for n in turn.ctx.get("focus", [])]
+        hits = await self._rematch(turn, max(focus, default=0))
+        cards = [hits[n - 1].service for n in focus if 0 < n <= len(hits)]
+        if not cards:
+            return [Reply(text=t("cost_nothing", turn.lang))]
+        return [cost_reply(cards, turn.lang)]
+
+    async def municipality_command(self, turn: Turn) -> list[Reply]:
+        if turn.parsed.argument:
+            return await self.set_municipality(turn, turn.parsed.argument)
+        turn.conversation.state = State.awaiting_municipality
+        return [Reply(text=t("ask_municipality", turn.lang))]
+
+    async def set_municipality(self, turn: Turn, text: str) -> list[Reply]:
+        """Take the municipality only when the directory's resolver recognises it."""
+        result = await self.match(Query(text=text[:200]), limit=1)
+        recognised = result.municipality_source == MunicipalitySource.text
+        if not recognised:
+            if turn.conversation.state == State.awaiting_municipality:
+                # Not a municipality after all: treat it as the question it probably is.
+                turn.conversation.state = State.idle
+                return await self.answer(turn)
+            return [Reply(text=t("municipality_unclear", turn.lang))]
+        turn.conversation.municipality = result.municipality[:64]
+        turn.conversation.state = State.idle
+        return [Reply(text=t("municipality_set", turn.lang, municipality=result.municipality))]

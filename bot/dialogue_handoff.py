@@ -1,0 +1,118 @@
+"""The points where a person takes over (consent, relaying) and where data is deleted.
+
+What happens to cases is the Handoff port's business (bot.ports); this module decides when
+to call it. "radera" asks first ("radera ja" deletes at once): deleting also removes a
+coordinator's case, so a slip of the keyboard must not do it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot import conversations as store
+from bot.dialogue import MAX_MATCH_CHARS, State, Turn
+from bot.dialogue_answers import Answers
+from bot.dto import Button, Reply
+from bot.intents import Intent, has_words
+from bot.ports import Handoff
+from bot.replies import contacts_text, urgent_reply
+from bot.texts import t
+from directory.matching import Query
+
+log = logging.getLogger(__name__)
+
+COORDINATOR_SERVICE = "familjeguiden"  # the directory card of the coordinators' own service
+
+
+class HandoffSteps:
+    def __init__(
+        self, *, handoff: Handoff | None, answers: Answers, default_municipality: str
+    ) -> None:
+        self._handoff = handoff
+        self._answers = answers
+        self._default_municipality = default_municipality
+
+    @property
+    def enabled(self) -> bool:
+        return self._handoff is not None
+
+    async def start(self, turn: Turn) -> list[Reply]:
+        """The parent asked for a person: show what the coordinator will see, ask consent."""
+        if self._handoff is None:
+            return [await self._coordinator_contacts(turn)]
+        consent = self._handoff.consent_text(conversation=turn.conversation)
+        turn.remember(consent_text=consent)
+        turn.conversation.state = State.awaiting_consent
+        buttons = [
+            Button(label=t("btn_yes", turn.lang), action="yes"),
+            Button(label=t("btn_no", turn.lang), action="no"),
+        ]
+        return [Reply(text=f"{consent}\n\n{t('consent_question', turn.lang)}", buttons=buttons)]
+
+    async def consent(self, turn: Turn) -> list[Reply] | None:
+        """The answer to the consent question; None when the message is something else."""
+        intent = turn.parsed.intent
+        if intent is Intent.yes and self._handoff is not None:
+            opened = await self._handoff.open_case(
+                session=turn.session,
+                conversation=turn.conversation,
+                consent_text=str(turn.ctx.get("consent_text", "")),
+                at=turn.at,
+            )
+            turn.conversation.state = State.with_coordinator
+            turn.remember(case_id=opened.case_id)
+            return [Reply(text=opened.acknowledgement)]
+        turn.conversation.state = State.idle
+        if intent is Intent.no:
+            return [Reply(text=t("consent_declined", turn.lang))]
+        if intent is Intent.handoff:
+            return await self.start(turn)
+        return None
+
+    async def relay(self, turn: Turn) -> list[Reply]:
+        """A case is open: the coordinator answers; the bot only adds urgent guidance."""
+        assert self._handoff is not None
+        await self._handoff.parent_wrote(
+            session=turn.session, conversation=turn.conversation, message=turn.message
+        )
+        if not has_words(turn.inbound.text):
+            return []
+        query = Query(
+            text=turn.inbound.text[:MAX_MATCH_CHARS], municipality=turn.conversation.municipality
+        )
+        result = await self._answers.match(query)
+        return [urgent_reply(result, turn.lang)] if result.urgent else []
+
+    async def _coordinator_contacts(self, turn: Turn) -> Reply:
+        """No handoff configured: tell the parent how to reach Familjeguiden themselves."""
+        municipality = turn.conversation.municipality or self._default_municipality
+        result = await self._answers.match(Query(text="Familjeguiden", municipality=municipality))
+        for hit in result.hits:
+            if hit.service.name.casefold() == COORDINATOR_SERVICE and hit.service.contacts:
+                contacts = contacts_text(hit.service, turn.lang)
+                return Reply(text=t("no_handoff", turn.lang, contacts=contacts))
+        return Reply(text=t("no_handoff_unknown", turn.lang, municipality=municipality))
+
+    def ask_delete(self, turn: Turn) -> Reply:
+        if turn.conversation.state != State.awaiting_delete:
+            turn.remember(state_before_delete=turn.conversation.state)
+        turn.conversation.state = State.awaiting_delete
+        buttons = [
+            Button(label=t("btn_delete_yes", turn.lang), action="delete_yes"),
+            Button(label=t("btn_no", turn.lang), action="no"),
+        ]
+        return Reply(text=t("delete_confirm", turn.lang), buttons=buttons)
+
+    def keep(self, turn: Turn) -> None:
+        """Not deleting after all: carry on where the parent was (e.g. with a coordinator)."""
+        turn.conversation.state = str(turn.ctx.get("state_before_delete", State.idle))
+
+    async def delete(self, turn: Turn) -> list[Reply]:
+        """Delete the conversation, its messages and (through the port) its cases."""
+        if self._handoff is not None:
+            await self._handoff.forget(session=turn.session, conversation=turn.conversation)
+        await store.delete_conversation(session=turn.session, conversation=turn.conversation)
+        await turn.session.commit()
+        turn.deleted = True
+        log.info("conversation %s deleted on request", turn.conversation.id)
+        return [Reply(text=t("deleted", turn.lang))]
