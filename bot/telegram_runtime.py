@@ -13,11 +13,11 @@ import asyncio
 import logging
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher  # noqa: TID251
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: TID251
-from aiogram.client.telegram import TelegramAPIServer  # noqa: TID251
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer  # noqa: TID251
 from aiogram.exceptions import TelegramAPIError  # noqa: TID251
 from fastapi import FastAPI
 
@@ -32,6 +32,7 @@ from handlers.telegram_webhook import WEBHOOK_PATH, make_webhook_router
 
 if TYPE_CHECKING:
     from bot.app import AppContext
+    from bot.conversation import ConversationCore
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +69,14 @@ def make_bot(settings: Settings) -> Bot:
     """A Bot for the configured token, talking to TELEGRAM_API_BASE when that is set."""
     if settings.telegram_bot_token is None:
         raise ValueError("make_bot needs TELEGRAM_BOT_TOKEN")
-    session = AiohttpSession()
-    if settings.telegram_api_base:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
-    return Bot(settings.telegram_bot_token.get_secret_value(), session=session)
+    base = settings.telegram_api_base
+    api = TelegramAPIServer.from_base(base) if base else PRODUCTION
+    return Bot(settings.telegram_bot_token.get_secret_value(), session=AiohttpSession(api=api))
 
 
 def make_dispatcher(
     *,
-    core: Any,
+    core: ConversationCore,
     sender: TelegramSender,
     clock: Clock,
     municipalities: MunicipalityNames,
