@@ -22,6 +22,7 @@ from admin.deps import CtxDep, SessionDep
 from admin.models import Role, StaffUser
 from bot import case_stats, cases
 from bot.case_actions import (
+    ACTIONS,
     CaseForbidden,
     CaseNotFound,
     CasePage,
@@ -205,6 +206,8 @@ def make_router() -> APIRouter:
         text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
     ) -> RedirectResponse:
         """reply, note, assign, unassign or close; then back to the case."""
+        if action not in ACTIONS:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"action: one of {ACTIONS}")
         page = await _case_page(session=session, case_id=case_id, me=me, full=False)
         notice = "saved"
         try:

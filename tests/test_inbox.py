@@ -97,9 +97,13 @@ async def test_coordinator_sees_and_answers_a_case_of_their_municipality(env: En
 async def test_a_reply_without_the_csrf_token_is_refused(env: Env) -> None:
     await add_coordinator(env.sessions, env.clock, username="anna", municipality="Degerfors")
     opened = await degerfors_case(env)
-    await login(env.client, "anna")
+    token = await login(env.client, "anna")
     forged = await env.client.post(f"/inbox/cases/{opened.case.id}/reply", data={"text": "x"})
     assert forged.status_code == 403
+    unknown = await env.client.post(
+        f"/inbox/cases/{opened.case.id}/delete", data={"csrf_token": token}
+    )
+    assert unknown.status_code == 404
 
 
 async def test_norrkoping_coordinator_cannot_see_a_degerfors_case(env: Env) -> None:
