@@ -25,6 +25,7 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.dto import Channel, Inbound, Reply
 from bot.telegram_blocks import record_membership
+from handlers.telegram_serial import PerChatSerializer
 
 if TYPE_CHECKING:
     from bot.conversation import ConversationCore
@@ -53,6 +54,9 @@ def make_router() -> Router:
     router = Router(name="telegram-parents")
     router.message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
+    serializer = PerChatSerializer()  # shared: a message and a button press queue together
+    router.message.middleware(serializer)
+    router.callback_query.middleware(serializer)
     router.message.register(on_start, CommandStart())
     router.message.register(on_command, Command("hjalp", "help", "kommun", "radera"))
     router.message.register(on_text, F.text)

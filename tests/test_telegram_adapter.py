@@ -7,6 +7,7 @@ test_telegram_dialogue.py.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -189,3 +190,50 @@ async def test_group_chats_are_not_handled_by_the_parents_router(
     await feed(dp, bot, fake_telegram, message_update(chat_id=-100777, text="hej", from_id=9))
     assert core.inbounds == []
     assert fake_telegram.sent_messages() == []
+
+
+class GatedCore:
+    """Holds every call until released, recording which texts got in."""
+
+    def __init__(self) -> None:
+        self.entered: list[str] = []
+        self.arrived: dict[str, asyncio.Event] = {}
+        self.release = asyncio.Event()
+
+    def arrival(self, text: str) -> asyncio.Event:
+        return self.arrived.setdefault(text, asyncio.Event())
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        self.entered.append(inbound.text)
+        self.arrival(inbound.text).set()
+        await self.release.wait()
+        return [Reply(f"svar på {inbound.text}")]
+
+
+async def test_updates_of_one_chat_are_handled_one_at_a_time_other_chats_are_not_held(
+    bot: Bot, fake_telegram: FakeTelegram, sqlite_engine: AsyncEngine
+) -> None:
+    core = GatedCore()
+    dp = make_dispatcher(
+        core=core,
+        sender=TelegramSender(bot, salt="s"),
+        clock=FakeClock(NOW),
+        municipalities=MunicipalityResolver.load(),
+        sessions=make_session_factory(sqlite_engine),
+    )
+    first = asyncio.create_task(
+        feed(dp, bot, fake_telegram, message_update(chat_id=PARENT, text="A1", message_id=1))
+    )
+    await core.arrival("A1").wait()
+    second = asyncio.create_task(
+        feed(dp, bot, fake_telegram, message_update(chat_id=PARENT, text="A2", message_id=2))
+    )
+    other = asyncio.create_task(
+        feed(dp, bot, fake_telegram, message_update(chat_id=PARENT + 1, text="B1"))
+    )
+    await core.arrival("B1").wait()  # another chat goes straight in ...
+    assert core.entered == ["A1", "B1"]  # ... while the same chat's second update waits
+    core.release.set()
+    await asyncio.gather(first, second, other)
+    assert core.entered == ["A1", "B1", "A2"]
+    assert fake_telegram.sent_texts(chat_id=PARENT) == ["svar på A1", "svar på A2"]
