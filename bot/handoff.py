@@ -56,6 +56,7 @@ class Outgoing:
     conversation: Conversation
     case_id: str
     text: str
+    optional: bool = False  # a courtesy (satisfaction question): failing is not an error
 
 
 class DeliveryError(Exception):
@@ -183,7 +184,7 @@ class CaseHandoff:
         await conversations.add_message(
             session=session, conversation=conversation, author=Author.bot, text=question, at=now
         )
-        return Outgoing(conversation=conversation, case_id=case.id, text=question)
+        return Outgoing(conversation=conversation, case_id=case.id, text=question, optional=True)
 
     async def close(
         self, *, session: AsyncSession, case: SupportCase, ask_satisfaction: bool = True
@@ -196,10 +197,22 @@ class CaseHandoff:
             await self.deliver(outgoing)
 
     async def deliver(self, outgoing: Outgoing) -> None:
-        """Send a stored message on the parent's channel; DeliveryError if the channel fails."""
+        """Send a stored message on the parent's channel.
+
+        DeliveryError when it cannot go out (the parent opted out or blocked the bot, the
+        channel is off or refuses), so the coordinator is told; optional messages (the
+        satisfaction question and its thanks) are only logged.
+        """
+        try:
+            await self._send(outgoing)
+        except DeliveryError:
+            if not outgoing.optional:
+                raise
+
+    async def _send(self, outgoing: Outgoing) -> None:
         conversation = outgoing.conversation
         if conversation.opted_out:
-            return
+            raise DeliveryError("the parent has opted out of messages")
         sender = self.senders.get(conversation.channel)
         if sender is None:
             raise DeliveryError(f"no sender for channel {conversation.channel}")
@@ -241,7 +254,10 @@ class CaseHandoff:
             session=session, conversation=conversation, author=Author.bot, text=thanks, at=now
         )
         await session.flush()
-        await self.deliver(Outgoing(conversation=conversation, case_id=case.id, text=thanks))
+        thanks_out = Outgoing(
+            conversation=conversation, case_id=case.id, text=thanks, optional=True
+        )
+        await self.deliver(thanks_out)
 
     async def _conversation(self, *, session: AsyncSession, case: SupportCase) -> Conversation:
         conversation = await session.get(Conversation, case.conversation_id)

@@ -231,3 +231,21 @@ async def test_the_upkeep_pass_renotifies_overdue_cases_and_purges_old_ones(engi
     assert await case_jobs.run_once(ctx) == case_jobs.UpkeepResult(overdue=0, purged=1)
     async with ctx.sessions() as session:
         assert (await session.exec(select(Conversation))).all() == []
+
+
+async def test_the_coordinator_is_told_when_the_parent_has_opted_out(
+    session, handoff, clock, sender
+) -> None:
+    from bot.handoff import DeliveryError
+
+    conversation = await make_conversation(session)
+    _, case = await open_case(session, handoff, conversation, clock())
+    conversation.opted_out = True
+    session.add(conversation)
+    await session.commit()
+    with pytest.raises(DeliveryError):
+        await handoff.reply(session=session, case=case, text="Hej", author_id=None)
+    stored = await conversations.list_messages(session=session, conversation_id=conversation.id)
+    assert stored[-1].text == "Hej" and sender.sent == []  # kept, not sent
+    await handoff.close(session=session, case=case)  # the optional question fails quietly
+    assert case.status == CaseStatus.closed
