@@ -93,6 +93,12 @@ def test_services_per_kind(rules: UrgencyRules) -> None:
         "min son har 39,8 i feber",  # ordinary illness
         "vad gör man om ens barn försvinner?",  # hypothetical
         "jag är orolig för min dotter, hon är så ledsen",  # general worry
+        "min 12-åring rymde hemifrån i går men kom tillbaka efter en timme",  # resolved
+        "hon säger att hon vill dö när hon inte får som hon vill",  # a habit, not a plan
+        "hon drömde att någon skulle döda henne",  # a dream
+        "min son säger att han ska döda mig i Fortnite ikväll",  # a game
+        "vid akut fara, till exempel självmordsförsök, ring 112",  # an example
+        "vår hund är försvunnen och barnen är ledsna",  # not a child
     ],
 )
 def test_not_urgent(rules: UrgencyRules, text: str) -> None:
