@@ -47,7 +47,7 @@ NOT_LINKED = (
 FORGOTTEN = (
     "Föräldern i ärende {case} har raderat sina uppgifter. Ta bort ärendets meddelanden här."
 )
-UNDELIVERED = "Svaret sparades men kunde inte levereras till föräldern. Försök igen senare."
+UNDELIVERED = "Svaret sparades men nådde inte föräldern (avstängda meddelanden eller ett fel)."
 
 
 def _clip(text: str) -> str:
