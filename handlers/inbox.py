@@ -144,7 +144,9 @@ def make_router() -> APIRouter:
         secret = ctx.settings.session_secret.get_secret_value()
         cookie = auth.make_session_cookie(user_id=user.id, now=ctx.clock(), secret=secret)
         response = RedirectResponse("/inbox", status.HTTP_303_SEE_OTHER)
-        secure = request.url.scheme == "https"
+        # Behind a TLS-terminating proxy the request looks like http: trust the public URL.
+        public = ctx.settings.public_base_url or ""
+        secure = request.url.scheme == "https" or public.startswith("https://")
         response.set_cookie(
             auth.SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=secure, path="/"
         )
