@@ -215,11 +215,13 @@ def _negated(text: str, clause: _Span, match: re.Match[str], rules: UrgencyRules
 
 def _blocked_clause(text: str, clause: _Span, match: re.Match[str], rules: UrgencyRules) -> bool:
     body = text[clause.start : clause.end]
-    if rules.emergency_question.search(body) or rules.habitual.search(body):
+    if rules.emergency_question.search(body):
         return True
     if rules.hypothetical.search(text[clause.start : match.start()]):
         return True
-    return bool(rules.past.search(body)) and not rules.now.search(body)
+    # The past and habits ("när hon inte får som hon vill") unless "now" is said too.
+    over = rules.past.search(body) or rules.habitual.search(body)
+    return bool(over) and not rules.now.search(body)
 
 
 def _live_sentences(
