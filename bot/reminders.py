@@ -22,9 +22,10 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.senders.sms import SmsSendError
 from bot.sms_models import OutboundSms, OutboundStatus, SmsDelivery
-from bot.sms_queue import as_utc, claim_due, find_by_sid, finish, opted_out_among
+from bot.sms_queue import as_utc, claim_due, find_by_sid, finish_many, opted_out_among
 
 log = logging.getLogger(__name__)
+GROUP_SECONDS = 0.05  # results are committed at least this often while a batch is sending
 
 # Delivery failures worth another try (queue overflow, handset unreachable, unknown error).
 # https://www.twilio.com/docs/api/errors/30001 ... 30008
@@ -85,9 +86,11 @@ class ReminderWorker:
             stopped = await opted_out_among(session=session, phones={r.to_phone for r in rows})
         pending = {asyncio.create_task(self._outcome(row, stopped)) for row in rows}
         while pending:
-            # Group commit: whatever finished meanwhile is written in one short transaction,
-            # so results are durable moments after each send, with one writer per worker.
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            # Group commit: what finished within GROUP_SECONDS is written in one short
+            # transaction, so a result is durable moments after its send, one writer per worker.
+            done, pending = await asyncio.wait(pending, timeout=GROUP_SECONDS)
+            if not done:
+                continue
             await self._record([task.result() for task in done])
         return len(rows)
 
@@ -116,10 +119,11 @@ class ReminderWorker:
 
     async def _record(self, outcomes: list[Outcome]) -> None:
         async with self.sessions() as session:
-            for row, values in outcomes:
-                if not await finish(session=session, row=row, now=self.clock(), **values):
-                    log.info("sms %s: claim lost (retracted or lease expired)", row.id)
+            kept = await finish_many(session=session, results=outcomes, now=self.clock())
             await session.commit()
+        if kept < len(outcomes):
+            log.info("sms worker %s: %d claims lost (retracted or lease expired)",
+                     self.worker_id, len(outcomes) - kept)  # fmt: skip
 
     async def run_forever(
         self, *, idle: float = 5.0, sleep: Callable[[float], Awaitable[object]] | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, bindparam, delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -103,21 +103,49 @@ async def claim_due(
     return list(rows)
 
 
+# What a worker's result may change; columns it leaves alone keep their claimed value.
+RESULT_COLUMNS = ("status", "twilio_sid", "sent_at", "next_attempt_at", "last_error")
+
+
 async def finish(
     *, session: AsyncSession, row: OutboundSms, now: datetime, **values: object
 ) -> bool:
-    """Record a worker's result, only if its claim still stands (caller commits)."""
+    """Record one worker result, only if its claim still stands (caller commits)."""
+    return await finish_many(session=session, results=[(row, values)], now=now) == 1
+
+
+async def finish_many(
+    *,
+    session: AsyncSession,
+    results: list[tuple[OutboundSms, dict[str, object]]],
+    now: datetime,
+) -> int:
+    """Record worker results in one executemany; rows whose claim was lost are left alone.
+
+    Core, not ORM: the ORM's per-row session synchronisation was the queue's bottleneck.
+    Returns how many rows were updated.
+    """
+    table = OutboundSms.__table__  # type: ignore[attr-defined]
     statement = (
-        update(OutboundSms)
+        update(table)
         .where(
-            col(OutboundSms.id) == row.id,
-            col(OutboundSms.claim_token) == row.claim_token,
-            col(OutboundSms.status) == OutboundStatus.claimed,
+            table.c.id == bindparam("p_id"),
+            table.c.claim_token == bindparam("p_token"),
+            table.c.status == OutboundStatus.claimed.name,
         )
-        .values(updated_at=as_utc(now), lease_until=None, **values)
+        .values(
+            updated_at=bindparam("p_now"),
+            lease_until=None,
+            **{name: bindparam(f"p_{name}") for name in RESULT_COLUMNS},
+        )
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
-    return bool(result.rowcount)
+    params = [
+        {"p_id": row.id, "p_token": row.claim_token, "p_now": as_utc(now)}
+        | {f"p_{name}": values.get(name, getattr(row, name)) for name in RESULT_COLUMNS}
+        for row, values in results
+    ]
+    result = await session.exec(statement, params=params)  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
 
 
 async def find_by_sid(*, session: AsyncSession, sid: str) -> OutboundSms | None:
