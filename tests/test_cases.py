@@ -249,3 +249,15 @@ async def test_the_coordinator_is_told_when_the_parent_has_opted_out(
     assert stored[-1].text == "Hej" and sender.sent == []  # kept, not sent
     await handoff.close(session=session, case=case)  # the optional question fails quietly
     assert case.status == CaseStatus.closed
+
+
+async def test_an_english_speaking_parent_is_answered_in_english(session, handoff) -> None:
+    conversation = await make_conversation(session)
+    conversation.language = "en"
+    assert "coordinator in Degerfors" in handoff.consent_text(conversation=conversation)
+    friday_evening = datetime(2026, 11, 27, 18, 0, tzinfo=STHLM)
+    opened, _ = await open_case(session, handoff, conversation, friday_evening)
+    assert "by Monday 30 November at 16:30" in opened.acknowledgement
+    assert "call 112" in opened.acknowledgement and "open Monday 30 November at 08:00" in (
+        opened.acknowledgement
+    )
