@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import case_jobs
@@ -128,7 +129,8 @@ def build(
     from handlers import inbox  # imported here: the inbox imports admin.deps -> bot.app
 
     inbox.install(app)  # /inbox: the coordinators' web inbox
-    from handlers.web import make_router as make_web_router  # imports bot.app (get_ctx)
+    from handlers import web  # imported here: it imports bot.app (get_ctx)
 
-    app.include_router(make_web_router())  # / and /api/chat: the web chat
+    app.include_router(web.make_router())  # / and /api/chat: the web chat
+    app.add_exception_handler(RequestValidationError, web.validation_error)  # 422, never 500
     return app

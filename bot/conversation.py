@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from bot.dialogue import MAX_MATCH_CHARS, Directory, State, Turn
 from bot.dialogue_answers import Answers
 from bot.dialogue_handoff import HandoffSteps
 from bot.dto import Channel, Inbound, Reply
-from bot.intents import Intent, classify
+from bot.intents import Intent, classify, clean
 from bot.models import Author, Conversation
 from bot.ports import Handoff
 from bot.texts import t
@@ -71,6 +71,9 @@ class ConversationCore:
 
     async def exchange(self, inbound: Inbound) -> Exchange:
         """handle(), plus where the conversation now stands (for the web chat's polling)."""
+        inbound = replace(
+            inbound, text=clean(inbound.text), municipality_hint=clean(inbound.municipality_hint)
+        )
         async with self._one_writer(), self._sessions() as session:
             at = self._clock()
             conversation = await store.get_or_create_conversation(

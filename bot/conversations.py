@@ -22,6 +22,10 @@ from bot.privacy import redact
 MAX_STORED_CHARS = 10_000
 
 
+class ConversationIdTaken(ValueError):
+    """A web chat asked for an id that another channel's conversation has."""
+
+
 async def find_conversation(
     *, session: AsyncSession, channel: Channel, sender_ref: str
 ) -> Conversation | None:
@@ -47,6 +51,8 @@ async def get_or_create_conversation(
     )
     if channel == Channel.web:
         # The web chat's address *is* the conversation id (an unguessable uuid4).
+        if await session.get(Conversation, sender_ref) is not None:
+            raise ConversationIdTaken(sender_ref)
         conversation.id = sender_ref
     session.add(conversation)
     try:

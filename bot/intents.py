@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import overload
 
 
 class Intent(StrEnum):
@@ -82,6 +83,21 @@ _HANDOFF = re.compile(
 )
 _MUNICIPALITY = re.compile(r"^/?(?:byt(?:a)? )?kommun\b\s*(.*)$")
 _EN_WORDS = re.compile(r"\b(what|does|is|it|how|much|to|a|i|want|talk|please)\b")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@overload
+def clean(text: str) -> str: ...
+@overload
+def clean(text: None) -> None: ...
+def clean(text: str | None) -> str | None:
+    """Drop control characters (PostgreSQL refuses NUL) and unpaired surrogates from JSON."""
+    if text is None:
+        return None
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", text)
 
 
 def normalise(text: str) -> str:

@@ -6,17 +6,22 @@ uuid4), so holding the id is what lets a browser read its own conversation.
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import UUID4, BaseModel, Field
+from pydantic import UUID4, BaseModel, BeforeValidator, Field
 
 from bot.app import AppContext, get_ctx
+from bot.conversations import ConversationIdTaken
 from bot.dto import Channel, Inbound, Reply
+from bot.intents import clean
 
 HERE = Path(__file__).parent
 MAX_TEXT = 10_000
@@ -25,11 +30,19 @@ STATIC = {"chat.js": "text/javascript", "chat.css": "text/css"}
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
+def _cleaned(value: object) -> object:
+    return clean(value) if isinstance(value, str) else value
+
+
+# Text from a browser may hold control characters or a lone surrogate; drop them, keep the rest.
+CleanStr = Annotated[str, BeforeValidator(_cleaned)]
+
+
 class ChatIn(BaseModel):
     conversation_id: UUID4 | None = None
-    text: str = Field(max_length=MAX_TEXT)
-    municipality: str | None = Field(default=None, max_length=64)
-    action: str | None = Field(default=None, max_length=64, description="a pressed button")
+    text: CleanStr = Field(max_length=MAX_TEXT)
+    municipality: CleanStr | None = Field(default=None, max_length=64)
+    action: CleanStr | None = Field(default=None, max_length=64, description="a pressed button")
 
 
 class ButtonOut(BaseModel):
@@ -73,6 +86,14 @@ def _services(replies: list[Reply]) -> list[ServiceOut]:
     return [ServiceOut(id=i, name=n) for i, n in named.items()]
 
 
+async def validation_error(_request: Request, exc: Exception) -> Response:
+    """FastAPI's 422 (detail[].loc/msg/type/input), encoded as ASCII JSON: the echoed input
+    may hold a lone surrogate, which UTF-8 cannot encode, and that must not become a 500."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    body = json.dumps({"detail": jsonable_encoder(errors)}, ensure_ascii=True)
+    return Response(body, status_code=422, media_type="application/json")
+
+
 def make_router() -> APIRouter:
     router = APIRouter(tags=["web chat"])
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -101,7 +122,10 @@ def make_router() -> APIRouter:
             municipality_hint=(body.municipality or "").strip() or None,
             action=body.action,
         )
-        done = await ctx.core.exchange(inbound)
+        try:
+            done = await ctx.core.exchange(inbound)
+        except ConversationIdTaken:
+            raise HTTPException(404, "unknown conversation") from None
         return ChatOut(
             conversation_id=conversation_id,
             messages=[_message(r) for r in done.replies],

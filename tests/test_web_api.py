@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -167,6 +168,29 @@ async def test_telegram_conversations_cannot_be_read_through_the_web_api(app, cl
             session=session, channel=Channel.telegram, sender_ref="4711"
         )
     assert (await client.get(f"/api/chat/{conv.id}")).status_code == 404
+    taken = await client.post("/api/chat", json={"conversation_id": conv.id, "text": "hej"})
+    assert taken.status_code == 404
+
+
+@pytest.mark.parametrize("text", ["nul\x00byte", "half \ud800 surrogate", "esc\x1b[31m"])
+async def test_control_characters_are_dropped_not_500(client, text: str) -> None:
+    body = json.dumps({"text": text}, ensure_ascii=True)
+    response = await client.post(
+        "/api/chat", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    cid = response.json()["conversation_id"]
+    stored = (await client.get(f"/api/chat/{cid}")).json()["messages"][0]["text"]
+    assert "\x00" not in stored and "\x1b" not in stored
+
+
+async def test_unencodable_input_in_a_bad_field_is_still_a_422(client) -> None:
+    body = json.dumps({"conversation_id": "x\ud800", "text": "hej"}, ensure_ascii=True)
+    response = await client.post(
+        "/api/chat", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "conversation_id"]
 
 
 async def test_page_is_accessible_offline_and_embeddable(client) -> None:
