@@ -37,6 +37,8 @@ from handlers import inbox_auth as auth
 HERE = Path(__file__).parent
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MAX_TEXT = 4000
+NOT_FOUND = "Ärendet finns inte (det kan ha raderats)."
+NOT_YOURS = "Ärendet hör till en annan kommun, så du kan inte se det."
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,13 @@ def make_router() -> APIRouter:
         request: Request, case_id: str, me: Me, ctx: CtxDep, session: SessionDep
     ) -> HTMLResponse:
         """One case with the whole conversation; the view is audited."""
-        page = await _case_page(session=session, case_id=case_id, me=me)
+        try:
+            page = await _case_page(session=session, case_id=case_id, me=me)
+        except HTTPException as error:  # a readable page rather than JSON for the browser
+            message = NOT_FOUND if error.status_code == 404 else NOT_YOURS
+            return render(
+                request, "inbox_error.html", me=me, message=message, status_code=error.status_code
+            )
         await audit_case(session=session, ctx=ctx, actor_id=me.id, action="view", case=page.case)
         await session.commit()
         notice = request.query_params.get("notice")

@@ -111,7 +111,9 @@ async def test_norrkoping_coordinator_cannot_see_a_degerfors_case(env: Env) -> N
     opened = await degerfors_case(env)
     token = await login(env.client, "nils")
     assert opened.case.id not in (await env.client.get("/inbox")).text
-    assert (await env.client.get(f"/inbox/cases/{opened.case.id}")).status_code == 403
+    refused = await env.client.get(f"/inbox/cases/{opened.case.id}")
+    assert refused.status_code == 403 and "annan kommun" in refused.text
+    assert "vem kan jag prata med" not in refused.text
     poll = await env.client.get(f"/inbox/cases/{opened.case.id}/messages.json")
     assert poll.status_code == 403
     sneaky = {"text": "hej", "csrf_token": token}
