@@ -1,11 +1,12 @@
 """The SMS scheduler: workers that drain the durable queue (bot.sms_queue) exactly once.
 
-Each `run_once` claims a batch of due rows (a committed lease), sends them, and records the
-result row by row, each in its own short transaction, so a crash loses at most the rows in
-flight: their lease expires and another worker (or the restarted one) claims them again.
-The one window left is "Twilio accepted, we died before committing the SID": Twilio's
-Messages API has no idempotency key, so that message would go out twice. It is as short as
-one commit, and the row's id is fenced by its claim token everywhere else.
+Each `run_once` claims a batch of due rows (a committed lease), sends them, and commits the
+results in small groups (whatever finished within GROUP_SECONDS), so a crash loses only the
+rows in flight: their lease expires and another worker (or the restarted one) claims them
+again, and a late result of the dead worker is refused by the claim token (sending is
+idempotent per row id and claim). The one window left is "Twilio accepted, we died before
+the group committed": Twilio's Messages API has no idempotency key, so those messages would
+go out twice. It lasts at most GROUP_SECONDS plus one commit.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.sms_models import (
+    Meeting,
     OutboundKind,
     OutboundSms,
     OutboundStatus,
@@ -162,13 +163,16 @@ async def list_for_meeting(*, session: AsyncSession, meeting_id: str) -> list[Ou
     return list((await session.exec(query)).all())
 
 
-async def list_failed(*, session: AsyncSession, limit: int = 100) -> list[OutboundSms]:
-    query = (
-        select(OutboundSms)
-        .where(OutboundSms.status == OutboundStatus.failed)
-        .order_by(col(OutboundSms.updated_at).desc())
-        .limit(limit)
-    )
+async def list_failed(
+    *, session: AsyncSession, municipalities: list[str] | None, limit: int = 100
+) -> list[OutboundSms]:
+    """SMS given up on, newest first: of meetings in these municipalities (None: all SMS)."""
+    query = select(OutboundSms).where(OutboundSms.status == OutboundStatus.failed)
+    if municipalities is not None:
+        query = query.join(Meeting, col(Meeting.id) == OutboundSms.meeting_id).where(
+            col(Meeting.municipality).in_(municipalities)
+        )
+    query = query.order_by(col(OutboundSms.updated_at).desc()).limit(limit)
     return list((await session.exec(query)).all())
 
 

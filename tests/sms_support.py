@@ -20,8 +20,10 @@ TEACHER = "+46701740606"
 CONTACT = "+4631390650"
 
 
-async def make_case(session: AsyncSession, *, municipality: str = "Degerfors") -> SupportCase:
-    conversation = Conversation(channel=Channel.sms, sender_ref=PARENT)
+async def make_case(
+    session: AsyncSession, *, municipality: str = "Degerfors", sender_ref: str = PARENT
+) -> SupportCase:
+    conversation = Conversation(channel=Channel.sms, sender_ref=sender_ref)
     case = SupportCase(
         conversation_id=conversation.id,
         municipality=municipality,

@@ -28,7 +28,7 @@ from bot.meeting_texts import sensitive_word
 from bot.phone import to_e164
 from bot.senders.sms import QueuedSmsSender
 from bot.sms_models import Meeting, MeetingKind, MeetingStatus
-from bot.sms_queue import list_for_meeting
+from bot.sms_queue import list_failed, list_for_meeting
 from bot.sms_runtime import reminder_offsets
 
 router = APIRouter(tags=["meetings"])
@@ -68,6 +68,16 @@ class SmsPublic(BaseModel):
     attempts: int
     last_error: str | None
     sent_at: datetime | None
+
+
+class FailedSmsPublic(SmsPublic):
+    meeting_id: str | None
+    to_phone: str
+
+
+class FailedSmsList(BaseModel):
+    data: list[FailedSmsPublic]
+    count: int
 
 
 class ParticipantPublic(BaseModel):
@@ -323,3 +333,12 @@ async def follow_up(
 def _must_be_scheduled(meeting: Meeting) -> None:
     if meeting.status != MeetingStatus.scheduled:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="meeting is cancelled")
+
+
+@router.get("/sms/failed", response_model=FailedSmsList, responses=READ_ERRORS)
+async def failed_sms(session: SessionDep, who: Coordinator) -> FailedSmsList:
+    """SMS that could not be delivered after every retry (your municipalities' meetings)."""
+    scope = None if who.is_admin else sorted(who.municipalities)
+    rows = await list_failed(session=session, municipalities=scope)
+    data = [FailedSmsPublic.model_validate(r.model_dump()) for r in rows]
+    return FailedSmsList(data=data, count=len(data))
