@@ -245,8 +245,19 @@ def page(services: list[dict[str, Any]]) -> dict[str, Any]:
 # --- HSDS -> record ---------------------------------------------------------------------
 
 
-def _ext_value(attributes: list[dict[str, Any]] | None, link_type: str) -> dict[str, Any] | None:
-    for attr in attributes or []:
+def _objects(container: Any, key: str) -> list[dict[str, Any]]:
+    """The objects in a list field; anything else (foreign or broken data) is skipped."""
+    value = container.get(key) if isinstance(container, dict) else None
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _object(container: Any, key: str) -> dict[str, Any] | None:
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, dict) else None
+
+
+def _ext_value(item: dict[str, Any], link_type: str) -> dict[str, Any] | None:
+    for attr in _objects(item, "attributes"):
         if attr.get("link_type") == link_type and isinstance(attr.get("value"), str):
             try:
                 value = json.loads(attr["value"])
@@ -257,13 +268,15 @@ def _ext_value(attributes: list[dict[str, Any]] | None, link_type: str) -> dict[
 
 
 def from_hsds(doc: dict[str, Any]) -> ServiceRecord:
-    """Read one HSDS service (ours or another system's) into a record."""
-    attributes = doc.get("attributes") or []
-    ext = _ext_value(attributes, SERVICE_EXT) or {}
-    areas = [a["name"] for a in doc.get("service_areas") or [] if a.get("name")]
+    """Read one HSDS service (ours or another system's) into a record; types are checked
+    by the caller, so odd values pass through to be reported as 422, never a crash."""
+    attributes = _objects(doc, "attributes")
+    ext = _ext_value(doc, SERVICE_EXT) or {}
+    areas = [a.get("name") for a in _objects(doc, "service_areas") if a.get("name")]
+    org = _object(doc, "organization")
     fields: dict[str, Any] = {
         "id": doc.get("id"),
-        "organization_id": doc.get("organization_id") or (doc.get("organization") or {}).get("id"),
+        "organization_id": doc.get("organization_id") or (org or {}).get("id"),
         "name": doc.get("name"),
         "alternate_name": doc.get("alternate_name"),
         "description": doc.get("description") or "",
@@ -277,14 +290,13 @@ def from_hsds(doc: dict[str, Any]) -> ServiceRecord:
         "assured_date": doc.get("assured_date"),
         "last_modified": doc.get("last_modified"),
         "municipalities": areas,
-        "languages": [lang["code"] for lang in doc.get("languages") or [] if lang.get("code")],
-        "keywords": [a["value"] for a in attributes if a.get("link_type") == "keyword"],
+        "languages": [lang.get("code") for lang in _objects(doc, "languages") if lang.get("code")],
+        "keywords": [a.get("value") for a in attributes if a.get("link_type") == "keyword"],
         "scope": "municipality" if areas else "national",
     }
     fields |= {k: ext[k] for k in EXTENSION_FIELDS if k in ext}
-    terms = [_term_from(a["taxonomy_term"]) for a in attributes if a.get("taxonomy_term")]
+    terms = [_term_from(term) for a in attributes if (term := _object(a, "taxonomy_term"))]
     fields["categories"] = [t["code"] for t in terms]
-    org = doc.get("organization")
     return ServiceRecord(
         fields=fields,
         organization={k: org.get(k) for k in ORG_FIELDS} if org else None,
@@ -311,22 +323,21 @@ def _term_from(term: dict[str, Any]) -> dict[str, Any]:
 
 def _contacts_from(doc: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
-    for phone in doc.get("phones") or []:
+    for phone in _objects(doc, "phones"):
         found.append(_contact(phone, "phone", phone.get("number"), "", phone.get("description")))
-    for person in doc.get("contacts") or []:
+    for person in _objects(doc, "contacts"):
         if person.get("email"):
             found.append(_contact(person, "email", person["email"], person.get("name"), ""))
-    for sched in doc.get("schedules") or []:
-        found.append(
-            _contact(sched, "opening_hours", sched.get("description"), "", sched.get("notes"))
-        )
-    for sal in doc.get("service_at_locations") or []:
-        loc = sal.get("location") or {}
+    for sched in _objects(doc, "schedules"):
+        hours = sched.get("description") or _hours(sched)
+        found.append(_contact(sched, "opening_hours", hours, "", sched.get("notes")))
+    for sal in _objects(doc, "service_at_locations"):
+        loc = _object(sal, "location") or {}
         virtual = loc.get("location_type") == "virtual"
-        value = loc.get("url") if virtual else (loc.get("description") or _address(loc))
+        where = loc.get("description") or _address(loc) or loc.get("name")
+        value = loc.get("url") if virtual else where
         found.append(_contact(loc, "web" if virtual else "address", value, loc.get("name"), ""))
-    found = [c for c in found if c["value"]]
-    if all("position" in c for c in found):
+    if all(type(c.get("position")) is int for c in found):
         found.sort(key=lambda c: c["position"])
     for index, contact in enumerate(found):
         contact.setdefault("position", index)
@@ -334,7 +345,7 @@ def _contacts_from(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _contact(item: dict[str, Any], kind: str, value: Any, label: Any, note: Any) -> dict[str, Any]:
-    ext = _ext_value(item.get("attributes"), CONTACT_EXT)
+    ext = _ext_value(item, CONTACT_EXT)
     if ext is not None:
         return {k: ext[k] for k in CONTACT_FIELDS if k in ext} | {"id": item.get("id")}
     return {
@@ -346,10 +357,17 @@ def _contact(item: dict[str, Any], kind: str, value: Any, label: Any, note: Any)
     }
 
 
+def _hours(schedule: dict[str, Any]) -> str:
+    """Opening hours as text from another system's structured schedule ("MO,TU 09:00-16:00")."""
+    opens, closes = schedule.get("opens_at"), schedule.get("closes_at")
+    span = f"{opens}-{closes}" if opens and closes else ""
+    return " ".join(str(p) for p in (schedule.get("byday"), span) if p)
+
+
 def _address(location: dict[str, Any]) -> str:
-    for address in location.get("addresses") or []:
+    for address in _objects(location, "addresses"):
         parts = [address.get("address_1"), address.get("postal_code"), address.get("city")]
-        return ", ".join(p for p in parts if p)
+        return ", ".join(str(p) for p in parts if p)
     return ""
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from admin import audit
-from admin.hsds import ServiceRecord, from_hsds, page, record_from_rows, to_hsds
+from admin.hsds import ORG_FIELDS, ServiceRecord, from_hsds, page, record_from_rows, to_hsds
 from admin.validation import (
     Problems,
     check_contact,
@@ -28,6 +28,7 @@ from admin.validation import (
 from directory import crud
 from directory.models import (
     Category,
+    CategoryCreate,
     ContactKind,
     ContactPoint,
     ContactPointCreate,
@@ -105,48 +106,49 @@ def read_document(body: Any) -> list[ServiceRecord]:
     return records
 
 
+def _has_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(ID.match(value))
+
+
+def _present(data: dict[str, Any], keys: Any) -> dict[str, Any]:
+    return {k: data[k] for k in keys if data.get(k) is not None}
+
+
 def _check_record(record: ServiceRecord, local: Problems, total: Problems, seen: set[str]) -> None:
+    """Validate and normalise one imported service in place; errors go to `total`."""
     sid = record.fields.get("id")
-    if not isinstance(sid, str) or not ID.match(sid) or sid in seen:
+    if not _has_id(sid) or sid in seen:
         local.add("id", "needs a unique id (letters, digits, '-', at most 36)", str(sid))
     seen.add(str(sid))
-    data = validate_as(
-        ServiceCreate,
-        {
-            k: record.fields.get(k)
-            for k in ServiceCreate.model_fields
-            if record.fields.get(k) is not None
-        },
-        local,
-    )
+    data = validate_as(ServiceCreate, _present(record.fields, ServiceCreate.model_fields), local)
     if not local.errors:
         record.fields |= check_service(data.model_dump(mode="json"), local)
     for index, contact in enumerate(record.contacts):
         _check_contact(contact, Problems((*local.prefix, "contacts", index)), local)
+    for index, term in enumerate(record.terms):
+        where = Problems((*local.prefix, "taxonomy_terms", index))
+        validate_as(CategoryCreate, _present(term, ("code", "name", "description")), where)
+        if not _has_id(term["id"]):
+            where.add("id", "needs an id (letters, digits, '-', at most 36)", str(term["id"]))
+        local.errors.extend(where.errors)
     if record.organization is not None:
-        org = validate_as(
-            OrganizationCreate, record.organization, Problems((*local.prefix, "organization"))
-        )
-        record.organization |= check_organization(org.model_dump(mode="json"), local)
-        if not isinstance(record.organization.get("id"), str) or not ID.match(
-            record.organization["id"]
-        ):
-            local.add("organization", "needs an id", "")
+        where = Problems((*local.prefix, "organization"))
+        org = validate_as(OrganizationCreate, _present(record.organization, ORG_FIELDS), where)
+        if not where.errors:
+            record.organization |= check_organization(org.model_dump(mode="json"), where)
+        if not _has_id(record.organization.get("id")):
+            where.add("id", "needs an id (letters, digits, '-', at most 36)", "")
+        local.errors.extend(where.errors)
     total.errors.extend(local.errors)
 
 
 def _check_contact(contact: dict[str, Any], local: Problems, parent: Problems) -> None:
-    if not isinstance(contact.get("id"), str) or not ID.match(contact["id"]):
-        local.add("id", "needs an id", str(contact.get("id")))
-    data = validate_as(
-        ContactPointCreate,
-        {
-            k: contact.get(k)
-            for k in ("kind", "value", "label", "note")
-            if contact.get(k) is not None
-        },
-        local,
-    )
+    if not _has_id(contact.get("id")):
+        local.add("id", "needs an id (letters, digits, '-', at most 36)", str(contact.get("id")))
+    if type(contact.get("position")) is not int or not 0 <= contact["position"] < 10_000:
+        local.add("position", "must be a whole number", str(contact.get("position")))
+    fields = ("kind", "value", "label", "note")
+    data = validate_as(ContactPointCreate, _present(contact, fields), local)
     if not local.errors:
         contact["value"] = check_contact(local, ContactKind(data.kind), data.value)
         contact |= {"label": data.label, "note": data.note, "kind": data.kind.value}
@@ -299,7 +301,9 @@ async def _apply_shared(w: Writer, records: list[ServiceRecord]) -> None:
     for term in {t["code"]: t for r in records for t in r.terms}.values():
         cat = await crud.get_category_by_code(session=w.session, code=term["code"])
         if cat is None:
-            cat = Category.model_validate({**term, "created_at": w.now, "updated_at": w.now})
+            taken = await crud.get_row(session=w.session, model=Category, row_id=term["id"])
+            fresh = {k: v for k, v in term.items() if k != "id" or taken is None}
+            cat = Category.model_validate({**fresh, "created_at": w.now, "updated_at": w.now})
             w.session.add(cat)
             await w.log("import", "category", cat.id, None, cat)
         elif (cat.name, cat.description) != (term["name"], term["description"]):

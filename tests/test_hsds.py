@@ -10,11 +10,18 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FakeClock
-from tests.admin_fixtures import API, AdminEnv, admin_env, make_admin_env  # noqa: F401
+from tests.admin_fixtures import (  # noqa: F401
+    API,
+    AdminEnv,
+    admin_env,
+    make_admin_env,
+    sqlite_admin_env,
+)
 from tests.conftest import drop_test_engine, make_test_engine
 
 HSDS = Path(__file__).resolve().parents[2] / "shared" / "hsds-3.0"
@@ -275,3 +282,87 @@ async def test_csv_data_package_has_every_table(admin_env: AdminEnv) -> None:
     steget = next(s for s in services if s["name"] == "Steget")
     assert all(p["service_id"] for p in phones)
     assert steget["id"] in {p["service_id"] for p in phones}
+
+
+BROKEN = [
+    {"contents": "nope"},
+    [1, 2],
+    [{"id": "a", "name": "X", "status": "active", "attributes": [1, {"link_type": "keyword"}]}],
+    [{"id": "a", "name": "X", "service_areas": "Degerfors", "phones": [{"number": {}}]}],
+    [{"id": "a" * 80, "name": 5, "minimum_age": "sex", "organization": {"name": ["x"]}}],
+    [{"id": "b", "name": "Y", "attributes": [{"taxonomy_term": {"id": "z" * 50, "code": 7}}]}],
+    [
+        {
+            "id": "c",
+            "name": "Z",
+            "service_at_locations": [{"location": {"addresses": [{"city": 1}]}}],
+        }
+    ],
+    [
+        {
+            "id": "d",
+            "name": "W",
+            "phones": [
+                {
+                    "id": "p",
+                    "number": "112",
+                    "attributes": [
+                        {"link_type": "familjeguiden:contact_point", "value": '{"position": "x"}'}
+                    ],
+                }
+            ],
+        }
+    ],
+]
+
+
+@pytest.mark.parametrize("doc", BROKEN)
+async def test_broken_documents_are_422_never_500(sqlite_admin_env: AdminEnv, doc: Any) -> None:
+    resp = await sqlite_admin_env.client.post(
+        f"{API}/import/hsds", json=doc, headers=sqlite_admin_env.auth("admin")
+    )
+    assert resp.status_code == 422, resp.text
+    assert all(e["loc"][0] == "body" for e in resp.json()["detail"])
+
+
+async def test_plain_hsds_from_another_system_is_mapped(sqlite_admin_env: AdminEnv) -> None:
+    env = sqlite_admin_env
+    foreign = {
+        "id": "0b6f3f52-8d1f-4f6a-9a2e-2f0f8c1e9b11",
+        "name": "Fritidsgården",
+        "status": "active",
+        "description": "Öppen verksamhet för unga.",
+        "minimum_age": 13.0,
+        "maximum_age": 18,
+        "fees_description": "Gratis",
+        "service_areas": [{"id": "a1", "name": "Hässleholm"}],
+        "phones": [{"id": "p1", "number": "0451-26 70 00", "description": "vardagar"}],
+        "schedules": [{"id": "s1", "byday": "MO,WE", "opens_at": "15:00", "closes_at": "21:00"}],
+        "service_at_locations": [
+            {
+                "id": "l1",
+                "location": {
+                    "id": "loc1",
+                    "location_type": "physical",
+                    "addresses": [{"address_1": "Storgatan 1", "city": "Hässleholm"}],
+                },
+            }
+        ],
+    }
+    resp = await env.client.post(
+        f"{API}/import/hsds", params={"dry_run": False}, json=[foreign], headers=env.auth("admin")
+    )
+    assert resp.status_code == 200, resp.text
+    got = await env.client.get(f"{API}/services/{foreign['id']}", headers=env.auth("reader"))
+    service = got.json()
+    assert (service["municipalities"], service["scope"], service["min_age"]) == (
+        ["Hässleholm"],
+        "municipality",
+        13,
+    )
+    assert service["cost"] == "Gratis"
+    assert [(c["kind"], c["value"]) for c in service["contacts"]] == [
+        ("phone", "+46451267000"),
+        ("opening_hours", "MO,WE 15:00-21:00"),
+        ("address", "Storgatan 1, Hässleholm"),
+    ]
