@@ -47,6 +47,16 @@ def in_quiet_hours(at: datetime) -> bool:
     return local >= QUIET_FROM or local < QUIET_UNTIL
 
 
+def first_allowed(now: datetime, *, before: datetime) -> datetime:
+    """Now, or 08:00 if it is night, unless that would be too late for `before`."""
+    if not in_quiet_hours(now):
+        return now.astimezone(UTC)
+    local = now.astimezone(STOCKHOLM)
+    day = local.date() + (_DAY if local.time() >= QUIET_FROM else timedelta(0))
+    morning = local_wall_time(day, QUIET_UNTIL)
+    return morning if morning < before else now.astimezone(UTC)
+
+
 def reminder_times(
     starts_at: datetime, *, offsets: Iterable[timedelta] = DEFAULT_OFFSETS, now: datetime
 ) -> list[datetime]:

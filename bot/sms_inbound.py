@@ -16,7 +16,7 @@ from bot.clock import Clock
 from bot.conversations import reply_from_message
 from bot.db import SessionFactory
 from bot.dto import Channel, Inbound, Reply
-from bot.meetings import answer_to_reminder
+from bot.meeting_answers import answer_to_reminder
 from bot.models import Author, Conversation, ConversationMessage
 from bot.senders.sms import button_action, render_sms
 from bot.sms_queue import is_opted_out, opt_in, opt_out

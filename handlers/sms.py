@@ -93,7 +93,7 @@ async def incoming(
 
 async def _answer(ctx: AppContext, *, phone: str, text: str, sid: str) -> str:
     base = (ctx.settings.public_base_url or "").rstrip("/")
-    inbound = SmsInbound(sessions=ctx.sessions, clock=ctx.clock, core=ctx.core,  # type: ignore[attr-defined]
+    inbound = SmsInbound(sessions=ctx.sessions, clock=ctx.clock, core=ctx.core,
                          web_url=f"{base}/" if base else None)  # fmt: skip
     try:
         texts = await inbound.handle(phone=phone, text=text, message_sid=sid)

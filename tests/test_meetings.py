@@ -5,9 +5,9 @@ from datetime import datetime
 import pytest
 
 from bot.cases import list_notes
+from bot.meeting_answers import answer_to_reminder
 from bot.meeting_texts import SENSITIVE, sensitive_word
 from bot.meetings import (
-    answer_to_reminder,
     cancel_meeting,
     participants,
     reschedule_meeting,

@@ -7,7 +7,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.meetings import schedule_meeting
-from bot.reminder_plan import STOCKHOLM, add_months, reminder_times
+from bot.reminder_plan import STOCKHOLM, add_months, first_allowed, reminder_times
 from bot.reminders import ReminderWorker, record_status
 from bot.sms_queue import list_for_meeting, opt_out
 from tests.fake_twilio import FakeTwilio
@@ -165,3 +165,17 @@ async def test_a_failed_delivery_callback_requeues_then_gives_up(sessions, clock
         sessions=sessions, sid=fake.sent[1].sid, status="delivered", error_code=None, now=clock()
     )
     assert sorted(await _statuses(sessions, meeting_id))[:2] == ["delivered", "failed"]
+
+
+def test_updates_written_at_night_wait_for_the_morning_unless_too_late() -> None:
+    night = sthlm(2026, 3, 28, 23, 0)  # the night the clocks go forward
+    assert local([first_allowed(night, before=sthlm(2026, 3, 30, 10, 0))]) == [
+        "2026-03-29 08:00 CEST"
+    ]
+    assert first_allowed(night, before=sthlm(2026, 3, 29, 7, 30)) == night
+    early = sthlm(2026, 11, 24, 6, 0)
+    assert local([first_allowed(early, before=sthlm(2026, 11, 26, 10, 0))]) == [
+        "2026-11-24 08:00 CET"
+    ]
+    day = sthlm(2026, 11, 24, 12, 0)
+    assert first_allowed(day, before=sthlm(2026, 11, 26, 10, 0)) == day
