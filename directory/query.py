@@ -40,18 +40,24 @@ def _is_stop(word: str) -> bool:
 def content_terms(text: str, vocab: Vocabulary) -> list[tuple[str, float, str]]:
     """(term, weight, written form) for every meaningful word of a text."""
     out: list[tuple[str, float, str]] = []
+    cache = vocab.term_cache
     for word, surface in tokens(text):
-        if word.isdigit():
-            if len(word) >= 3:  # 112, 1177; short numbers are ages and dates
-                out.append((word, 1.0, surface))
-            continue
-        if is_acronym(surface, word):
-            out.append(("^" + word, 1.0, surface))
-        if _is_stop(word):
-            continue
-        out.append((stem(word), 1.0, surface))
-        out.extend((part, PART_WEIGHT, surface) for part in vocab.split(word))
+        key = (word, is_acronym(surface, word))
+        terms = cache.get(key)
+        if terms is None:
+            terms = cache[key] = _word_terms(word, acronym=key[1], vocab=vocab)
+        out.extend((term, weight, surface) for term, weight in terms)
     return out
+
+
+def _word_terms(word: str, *, acronym: bool, vocab: Vocabulary) -> tuple[tuple[str, float], ...]:
+    if word.isdigit():  # 112, 1177; short numbers are ages and dates
+        return ((word, 1.0),) if len(word) >= 3 else ()
+    out = [("^" + word, 1.0)] if acronym else []
+    if not _is_stop(word):
+        out.append((stem(word), 1.0))
+        out.extend((part, PART_WEIGHT) for part in vocab.split(word))
+    return tuple(out)
 
 
 @lru_cache(maxsize=4096)

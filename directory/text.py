@@ -20,6 +20,10 @@ from rapidfuzz import fuzz, process
 _WORD = re.compile(r"[a-z0-9]+")
 _TOKEN = re.compile(r"[^\W_]+")
 _SPECIAL = str.maketrans({"æ": "ae", "ø": "o", "ß": "ss", "œ": "oe", "ð": "d", "þ": "th"})
+_FAST = str.maketrans(
+    {**dict.fromkeys("åäàáâã", "a"), **dict.fromkeys("öòóôõ", "o"), **dict.fromkeys("éèêë", "e"),
+     **dict.fromkeys("üùúû", "u"), **dict.fromkeys("ïìíî", "i"), "ç": "c", "ñ": "n", "ý": "y"}
+)  # fmt: skip
 
 # Irregular forms the stemmer cannot join (folded). Values are the form the stemmer then sees.
 IRREGULAR: dict[str, str] = {
@@ -62,7 +66,8 @@ STOP_WORDS: frozenset[str] = frozenset(
     denna detta dessa samma sadan sadant sana sant nagonstans annat annan
     blir blev blivit bli vara varit ar finns fanns finnas gor
     honom henne dom oss er era ert vars sin sitt hos vid mot genom hela ens bor bott kunna
-    ta fa tagit fatt fick far kommer kom komma nagonting ngn ngt nåt dar har hit
+    ta fa tagit fatt fick far kommer kom komma nagonting ngn ngt dar har hit
+    man igen kanske verkar undrar dessutom annars ba fortfarande
     the a an and or of to in on at for with is are was were be been being am do does did
     my our your his her their its me we you he she it they them us i this that these those
     what who whom whose how why when where which there here have has had can could would
@@ -77,8 +82,16 @@ _stemmer = snowballstemmer.stemmer("swedish")
 
 def fold(text: str) -> str:
     """Lower-case and strip diacritics: "Skolfrånvaro" -> "skolfranvaro"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_SPECIAL))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    lowered = text.lower().translate(_FAST)
+    if lowered.isascii():  # the usual case: Swedish letters are in the fast table
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered.translate(_SPECIAL))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+@lru_cache(maxsize=65536)
+def _fold_word(word: str) -> str:
+    return fold(word)
 
 
 def words(text: str) -> list[str]:
@@ -90,7 +103,7 @@ def tokens(text: str) -> list[tuple[str, str]]:
     """(folded word, written form) pairs: the written form shows in reasons and acronyms."""
     out: list[tuple[str, str]] = []
     for surface in _TOKEN.findall(text):
-        out.extend((w, surface) for w in _WORD.findall(fold(surface)))
+        out.extend((w, surface) for w in _WORD.findall(_fold_word(surface)))
     return out
 
 
@@ -120,6 +133,8 @@ class Vocabulary:
         self.add(known_words)
         self._split_cache: dict[str, tuple[str, ...]] = {}
         self._typo_cache: dict[str, str | None] = {}
+        # (word, written as an acronym) -> index terms; filled by directory.query
+        self.term_cache: dict[tuple[str, bool], tuple[tuple[str, float], ...]] = {}
 
     def add(self, more: Iterable[str]) -> None:
         """Add words (e.g. from synonym expansions) before the index is used."""
@@ -155,7 +170,7 @@ class Vocabulary:
         best: list[tuple[int, tuple[str, ...]] | None] = [None] * (n + 1)
         best[0] = (0, ())
         for i in range(3, n + 1):
-            for j in range(0, i - 2):
+            for j in range(1 if i == n else 0, i - 2):  # never the whole word as one part
                 prev = best[j]
                 if prev is None or not self._part_ok(word[j:i], last=i == n):
                     continue
@@ -163,7 +178,7 @@ class Vocabulary:
                 if best[i] is None or cand[0] < best[i][0]:  # type: ignore[index]
                     best[i] = cand
         found = best[n]
-        if found is None or found[0] < 2:
+        if found is None:
             return ()
         return tuple(self._part_stem(p) for p in found[1])
 

@@ -1,0 +1,87 @@
+"""DirectoryIndex: keeps a Matcher in step with the database.
+
+Admin edits must show in matching at once, and several app instances share one database, so
+the index compares `store.directory_revision` (a cheap aggregate query) at most every
+`check_every_s` seconds by the injected clock, or at once after `invalidate()`, and rebuilds
+only when the revision changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.db import SessionFactory
+from directory.matcher import Matcher
+from directory.municipalities import MunicipalityResolver
+from directory.store import directory_revision, load_cards, load_synonyms
+from directory.synonyms import load_bundled_synonyms
+from directory.urgency import UrgencyRules
+
+log = logging.getLogger(__name__)
+
+
+class DirectoryIndex:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        default_municipality: str,
+        clock: Clock,
+        check_every_s: float = 2.0,
+    ) -> None:
+        self._sessions = sessions
+        self._default = default_municipality
+        self._clock = clock
+        self._check_every_s = check_every_s
+        self._lock = asyncio.Lock()
+        self._matcher: Matcher | None = None
+        self._revision: str | None = None
+        self._checked_at: datetime | None = None
+        self._stale = True
+        self._resolver: MunicipalityResolver | None = None
+        self._rules: UrgencyRules | None = None
+
+    def invalidate(self) -> None:
+        """The directory changed here: check the revision on the next `get()`."""
+        self._stale = True
+
+    async def get(self) -> Matcher:
+        """The current Matcher; builds on first use and rebuilds when the directory changed."""
+        if self._matcher is not None and not self._due():
+            return self._matcher
+        async with self._lock:
+            if self._matcher is None or self._due():
+                await self._refresh()
+        assert self._matcher is not None
+        return self._matcher
+
+    def _due(self) -> bool:
+        if self._stale or self._checked_at is None:
+            return True
+        return (self._clock() - self._checked_at).total_seconds() >= self._check_every_s
+
+    async def _refresh(self) -> None:
+        self._stale = False
+        self._checked_at = self._clock()
+        async with self._sessions() as session:
+            revision = await directory_revision(session=session)
+            if self._matcher is not None and revision == self._revision:
+                return
+            cards = await load_cards(session=session)
+            synonyms = await load_synonyms(session=session) or load_bundled_synonyms()
+        if self._resolver is None or self._rules is None:
+            self._resolver = await asyncio.to_thread(MunicipalityResolver.load)
+            self._rules = await asyncio.to_thread(UrgencyRules.load)
+        self._matcher = await asyncio.to_thread(
+            Matcher.build,
+            cards,
+            synonyms=synonyms,
+            resolver=self._resolver,
+            urgency_rules=self._rules,
+            default_municipality=self._default,
+        )
+        self._revision = revision
+        log.info("directory index built: %d services (revision changed)", len(cards))
