@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     from admin import cli as admin_cli
 
     admin_cli.register(sub)  # admin create-key
+    from directory.cli import add_match_parser
+
+    add_match_parser(sub)  # match "fråga" / match --jsonl (the evaluation contract)
     return parser
 
 
