@@ -13,7 +13,9 @@ from admin.auth import Principal, require_admin, require_editor, require_reader
 from admin.csv_io import apply_csv, decode, plan_csv, read_rows
 from admin.deps import CtxDep, SessionDep, utc_now
 from admin.editing import directory_changed
-from admin.hsds_sync import ImportReport, apply_import, export_hsds, plan_import, read_document
+from admin.hsds_apply import apply_import
+from admin.hsds_check import read_document
+from admin.hsds_sync import ImportReport, export_hsds, plan_import
 from admin.hsds_tables import package_zip
 from admin.routes.common import errors
 
