@@ -206,6 +206,7 @@ class ConversationCore:
             Intent.municipality: answers.municipality_command,
             Intent.more: answers.more,
             Intent.detail: lambda turn: answers.detail(turn, turn.parsed.number or 1),
+            Intent.age: lambda turn: answers.refine_age(turn, turn.parsed.number or 0),
         }
         if intent in steps:
             return await steps[intent](turn)

@@ -37,15 +37,32 @@ class Answers:
         replies = [urgent_reply(result, turn.lang)] if result.urgent else []
         return [*replies, self._first_page(turn, result)]
 
-    def _first_page(self, turn: Turn, result: MatchResult) -> Reply:
+    def _first_page(self, turn: Turn, result: MatchResult, intro: str = "") -> Reply:
         hits = result.hits[:PAGE]
         if not hits:
             return offer_person(turn, "no_hits")
         notes = []
         if result.municipality_source == MunicipalitySource.default:
             notes.append(t("municipality_note", turn.lang, municipality=result.municipality))
-        intro = t("intro_results" if result.confident else "not_confident", turn.lang)
+        if result.age is None and turn.conversation.age is None and _age_matters(result):
+            notes.append(t("ask_age", turn.lang))
+        if not result.confident:
+            intro = t("not_confident", turn.lang)
+        intro = intro or t("intro_results", turn.lang)
         return self._page(turn, hits, first=1, intro=intro, notes=notes)
+
+    async def refine_age(self, turn: Turn, age: int) -> list[Reply]:
+        """The parent told the child's age: answer the last question again for that age."""
+        turn.conversation.age = age
+        ctx = turn.ctx
+        if not ctx.get("query"):
+            return [Reply(text=t("age_noted", turn.lang, age=age))]
+        query = Query(text=ctx["query"], municipality=ctx.get("municipality"), age=age)
+        result = await self.match(query)
+        turn.remember(age=age, shown=0, focus=[])
+        intro = t("intro_age", turn.lang, age=age)
+        replies = [urgent_reply(result, turn.lang)] if result.urgent else []
+        return [*replies, self._first_page(turn, result, intro)]
 
     def _page(
         self, turn: Turn, hits: list[Hit], *, first: int, intro: str, notes: list[str]
@@ -108,3 +125,10 @@ class Answers:
         turn.conversation.municipality = result.municipality[:64]
         turn.conversation.state = State.idle
         return [Reply(text=t("municipality_set", turn.lang, municipality=result.municipality))]
+
+
+def _age_matters(result: MatchResult) -> bool:
+    """True when the top services serve age groups that do not overlap (e.g. 0-6 and 13-19),
+    so knowing the child's age would change the answer."""
+    top = [h.service for h in result.hits[: PAGE * 2]]
+    return bool(top) and min(c.max_age for c in top) < max(c.min_age for c in top)

@@ -27,6 +27,7 @@ class Intent(StrEnum):
     delete = "delete"
     delete_confirmed = "delete_confirmed"
     municipality = "municipality"
+    age = "age"  # only the child's age ("12 år", "hon är 7"): refines the last answer
     question = "question"
 
 
@@ -82,6 +83,14 @@ _HANDOFF = re.compile(
     r"\b(någon|nån|person|människa|lots|lotsen|handläggare|samordnare|someone|person|human)\b"
 )
 _MUNICIPALITY = re.compile(r"^/?(?:byt(?:a)? )?kommun\b\s*(.*)$")
+_SUBJECT = r"(?:hon|han|hen|barnet|dottern|sonen|min \w+|he|she|my \w+)"
+_AGE_ONLY = (
+    re.compile(
+        rf"^(?:{_SUBJECT}\s+)?(?:är|is|blir|turns)?\s*(\d{{1,2}})\s*-?\s*"
+        r"(år|years?|mån|månader|months)(?:\s*(?:gammal|gamla|old))?$"
+    ),
+    re.compile(rf"^{_SUBJECT}\s+(?:är|is)\s+(\d{{1,2}})()$"),
+)
 _EN_WORDS = re.compile(r"\b(what|does|is|it|how|much|to|a|i|want|talk|please)\b")
 
 
@@ -139,6 +148,12 @@ def _from_patterns(norm: str) -> Parsed:
     english = "en" if _EN_WORDS.search(norm) and not re.search(r"[åäö]", norm) else None
     if m := _DETAIL.match(norm):
         return Parsed(Intent.detail, number=int(m.group(1)))
+    for pattern in _AGE_ONLY:
+        if m := pattern.match(norm):
+            months = m.group(2).startswith(("mån", "month"))
+            age = int(m.group(1)) // 12 if months else int(m.group(1))
+            english = re.search(r"\b(years?|months|he|she|is|my|old|turns)\b", norm)
+            return Parsed(Intent.age, number=age, language="en" if english else None)
     if m := _MUNICIPALITY.match(norm):
         return Parsed(Intent.municipality, argument=m.group(1).strip())
     if words <= 6 and _THANKS.match(norm):

@@ -55,6 +55,9 @@ _SV: dict[str, str] = {
         '"prata med någon" för att få hjälp av en person.'
     ),
     "municipality_note": 'Svaren gäller {municipality}. Skriv "kommun" för att byta.',
+    "ask_age": 'Hur gammalt är barnet? Skriv till exempel "12 år", så anpassar jag förslagen.',
+    "intro_age": "Här är förslag för ett barn som är {age} år:",
+    "age_noted": "Tack! Skriv din fråga, så tar jag hänsyn till att barnet är {age} år.",
     "not_confident": (
         "Jag är inte säker på att jag förstod rätt, så förslagen kanske inte passar. "
         'En person på Familjeguiden kan hjälpa dig vidare: skriv "prata med någon".'
@@ -173,6 +176,9 @@ _EN: dict[str, str] = {
     "municipality_note": (
         'The answers are for {municipality}. Write "kommun" to change municipality.'
     ),
+    "ask_age": 'How old is the child? Write e.g. "12 years" and I will adjust the suggestions.',
+    "intro_age": "Here are suggestions for a child aged {age}:",
+    "age_noted": "Thank you! Write your question and I will keep in mind that the child is {age}.",
     "not_confident": (
         "I am not sure I understood correctly, so these suggestions may not fit. "
         'A person at Familjeguiden can help you further: write "talk to a person".'

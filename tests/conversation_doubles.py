@@ -72,7 +72,8 @@ CARDS = [
             Contact("email", "eh@x.test"),
         ),
     ),
-    card("Familjecentralen", "bebis förälder skola", cost="Gratis"),
+    card("Familjecentralen", "bebis förälder skola bråk", cost="Gratis", max_age=6),
+    card("Ungdomsgruppen", "bråk tonåring", min_age=13, max_age=19),
     card("BUP", "ångest skola sömn", min_age=0, max_age=17),
     card("Steget", "skola alkohol"),
     card(
@@ -104,7 +105,9 @@ class FakeMatcher:
             raise RuntimeError("matcher broke")
         self.queries.append(query)
         words = set(re.findall(r"\w+", query.text.lower()))
-        scored = [(len(words & set(c.keywords)), c) for c in self.cards]
+        age = query.age if query.age is not None else _age(words)
+        cards = [c for c in self.cards if age is None or c.min_age <= age <= c.max_age]
+        scored = [(len(words & set(c.keywords)), c) for c in cards]
         hits = [
             Hit(service=c, score=100.0 * n / len(words or {""}), reason="keywords")
             for n, c in sorted(scored, key=lambda sc: -sc[0])
@@ -123,8 +126,12 @@ class FakeMatcher:
             confident=len(hits) > 0 and hits[0].score >= 20,
             municipality=municipality,
             municipality_source=source,
-            age=next((int(w) for w in words if w.isdigit()), None),
+            age=_age(words),
         )
+
+
+def _age(words: set[str]) -> int | None:
+    return next((int(w) for w in sorted(words) if w.isdigit() and int(w) <= 25), None)
 
 
 @dataclass

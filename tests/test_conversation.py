@@ -291,3 +291,35 @@ async def test_without_handoff_or_coordinator_card_the_municipality_is_named(
     directory.matcher.cards = [c for c in directory.matcher.cards if c.name != "Familjeguiden"]
     [reply] = await core.handle(msg("prata med någon"))
     assert "socialtjänst i Norrköping" in reply.text
+
+
+async def test_age_is_asked_when_it_changes_the_answer_and_refines_it(core, sessions) -> None:
+    [reply] = await core.handle(msg("bråk hemma"))
+    assert "Hur gammalt är barnet?" in reply.text
+    assert {s.name for s in reply.services} == {"Familjecentralen", "Ungdomsgruppen"}
+    [refined] = await core.handle(msg("hon är 15"))
+    assert refined.text.startswith("Här är förslag för ett barn som är 15 år:")
+    assert [s.name for s in refined.services] == ["Ungdomsgruppen"]
+    assert "Hur gammalt" not in refined.text
+    assert (await conversation(sessions)).age == 15
+    [detail] = await core.handle(msg("1"))
+    assert detail.services[0].name == "Ungdomsgruppen"
+
+
+async def test_age_not_asked_when_services_serve_all_ages(core) -> None:
+    [reply] = await core.handle(msg("skola sömn oro"))
+    assert "Hur gammalt" not in reply.text
+    [noted] = await core.handle(msg("12 år", sender="other"))
+    assert "12 år" in noted.text and "Skriv din fråga" in noted.text
+
+
+def test_every_text_exists_in_swedish_and_english_with_the_same_placeholders() -> None:
+    import string
+
+    from bot.texts import TEXTS
+
+    assert TEXTS["sv"].keys() == TEXTS["en"].keys()
+    for key, swedish in TEXTS["sv"].items():
+        fields = {f for _, f, _, _ in string.Formatter().parse(swedish) if f}
+        english = {f for _, f, _, _ in string.Formatter().parse(TEXTS["en"][key]) if f}
+        assert fields == english, key
