@@ -323,3 +323,16 @@ def test_every_text_exists_in_swedish_and_english_with_the_same_placeholders() -
         fields = {f for _, f, _, _ in string.Formatter().parse(swedish) if f}
         english = {f for _, f, _, _ in string.Formatter().parse(TEXTS["en"][key]) if f}
         assert fields == english, key
+
+
+def test_the_core_imports_no_channel_or_web_framework() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, bot.conversation; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'fastapi', 'starlette', 'aiogram', 'twilio'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
