@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from tests.admin_fixtures import API, AdminEnv, admin_env, service_body  # noqa: F401
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import FakeClock
+from tests.admin_fixtures import API, AdminEnv, admin_env, make_admin_env  # noqa: F401
 
 
 async def _created(env: AdminEnv, **fields: Any) -> dict[str, Any]:
@@ -287,3 +291,22 @@ async def test_categories_organizations_and_synonyms(admin_env: AdminEnv) -> Non
     gone = await admin_env.client.delete(url, headers=admin_env.auth("admin", etag='"2"'))
     assert (not_editor.status_code, stale.status_code, gone.status_code) == (403, 412, 204)
     assert (await admin_env.client.get(url, headers=editor)).status_code == 404
+
+
+async def test_concurrent_edits_with_the_same_version_one_wins(
+    pg_engine: AsyncEngine, clock: FakeClock
+) -> None:
+    """Two editors send their change at the same moment: one gets 200, the other 412."""
+    async for env in make_admin_env(pg_engine, clock):
+        service = await _created(env)
+        url = f"{API}/services/{service['id']}"
+        headers = env.auth("editor", etag='"1"')
+        first, second = await asyncio.gather(
+            env.client.patch(url, json={"cost": "Gratis"}, headers=headers),
+            env.client.patch(url, json={"cost": "100 kr"}, headers=headers),
+        )
+        assert sorted([first.status_code, second.status_code]) == [200, 412]
+        winner = first if first.status_code == 200 else second
+        now = await env.client.get(url, headers=env.auth("reader"))
+        assert now.json()["cost"] == winner.json()["cost"]
+        assert now.headers["ETag"] == '"2"'
