@@ -7,6 +7,7 @@ fail the next N requests with a 5xx/429 or a Twilio error body.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from collections import Counter
@@ -37,11 +38,19 @@ class FakeTwilio:
     _failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     url: str = ""
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fail_next(self, n: int, *, status: int = 500, code: int | None = None) -> None:
         """The next n requests fail with this HTTP status (and Twilio error code)."""
         body = {"code": code or 20500, "message": "fake failure", "status": status}
         self._failures += [(status, body)] * n
+
+    async def wait_for(self, count: int, *, timeout: float = 10) -> None:
+        """Until `count` messages were accepted (an event, not a sleep loop)."""
+        async with asyncio.timeout(timeout):
+            while len(self.sent) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
 
     def bodies_to(self, to: str) -> list[str]:
         return [m.body for m in self.sent if m.to == to]
@@ -98,6 +107,7 @@ class FakeTwilio:
             status_callback=form.get("StatusCallback"),
         )
         self.sent.append(sms)
+        self._arrived.set()
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"
         return {
             "account_sid": self.account_sid,

@@ -17,6 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.app import build
 from bot.cases import list_notes
+from bot.db import create_all, make_engine
 from bot.dto import Channel, Reply
 from bot.gsm import is_gsm7, segments
 from bot.meetings import schedule_meeting
@@ -218,3 +219,31 @@ async def test_delivery_status_is_recorded_and_must_be_signed(sms) -> None:
         row = (await session.exec(select(OutboundSms))).one()
     assert delivery is not None and delivery.status == "delivered"
     assert row.status.value == "delivered" and delivery.outbound_id == row.id
+
+
+async def test_the_apps_own_worker_sends_queued_messages(tmp_path, clock) -> None:
+    # A file database: the worker runs beside the request, on its own connection (the
+    # in-memory test database shares one connection, which concurrent tasks cannot).
+    engine = make_engine(f"sqlite:///{tmp_path / 'fg.db'}")
+    await create_all(engine)
+    fake = await FakeTwilio().start()
+    settings = Settings(
+        database_url="sqlite://",
+        telegram_bot_token=None,
+        public_base_url=PUBLIC,
+        twilio_account_sid=fake.account_sid,
+        twilio_auth_token=fake.auth_token,
+        twilio_messaging_service_sid="MG" + "0" * 32,
+        twilio_api_base=fake.url,
+    )
+    app = build(settings, engine=engine, clock=clock, run_migrations=False)
+    try:
+        async with app.router.lifespan_context(app):  # starts the worker loop
+            sender = app.state.ctx.senders[Channel.sms]
+            await sender.send("070-174 06 05", Reply("Hej! Anna här, jag ringer dig i morgon."))
+            await fake.wait_for(1)  # the queued sender woke the worker: no polling delay
+    finally:
+        await fake.stop()
+    [message] = fake.sent
+    assert message.to == PARENT and message.messaging_service_sid == "MG" + "0" * 32
+    assert message.body == "Hej! Anna här, jag ringer dig i morgon."
