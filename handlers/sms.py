@@ -37,7 +37,8 @@ async def signed_form(request: Request, ctx: AppContext = Depends(get_ctx)) -> d
     token, base = settings.twilio_auth_token, settings.public_base_url
     if not (signature and token and base):
         raise HTTPException(403, detail="missing or unverifiable X-Twilio-Signature")
-    url = base.rstrip("/") + request.url.path
+    query = f"?{request.url.query}" if request.url.query else ""  # Twilio signs it too
+    url = base.rstrip("/") + request.url.path + query
     if not RequestValidator(token.get_secret_value()).validate(url, form, signature):
         log.warning("sms webhook: bad signature on %s", request.url.path)
         raise HTTPException(403, detail="invalid X-Twilio-Signature")
@@ -46,8 +47,9 @@ async def signed_form(request: Request, ctx: AppContext = Depends(get_ctx)) -> d
 
 def twiml(texts: list[str], *, status_url: str | None) -> str:
     response = MessagingResponse()
+    options = {"action": status_url} if status_url else {}  # delivery reports come there
     for text in texts:
-        response.message(text, action=status_url) if status_url else response.message(text)
+        response.message(text, **options)
     return str(response)
 
 
