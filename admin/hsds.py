@@ -26,6 +26,8 @@ CONTACT_EXT = "familjeguiden:contact_point"
 # Service fields HSDS has no place for; kept in the service's extension attribute.
 EXTENSION_FIELDS = ("summary", "scope", "region", "access", "source", "verified", "urgent_service")
 CONTACT_FIELDS = ("id", "kind", "value", "label", "note", "position")
+# What the HSDS object of a contact point cannot say; the value itself stays native.
+CONTACT_EXT_FIELDS = ("kind", "label", "note", "position")
 ORG_FIELDS = ("id", "name", "description", "email", "website")
 TERM_FIELDS = ("id", "code", "name", "description")
 VIRTUAL = (ContactKind.web, ContactKind.chat)
@@ -182,7 +184,8 @@ def _contacts_to_hsds(sid: str, contacts: list[dict[str, Any]]) -> dict[str, lis
     }
     for c in contacts:
         cid, kind = c["id"], ContactKind(c["kind"])
-        attrs = [_ext(cid, CONTACT_EXT, _entity(kind), {k: c[k] for k in CONTACT_FIELDS})]
+        extra = {k: c[k] for k in CONTACT_EXT_FIELDS}
+        attrs = [_ext(cid, CONTACT_EXT, _entity(kind), extra)]
         if kind == ContactKind.phone:
             item = {"id": cid, "service_id": sid, "number": c["value"], "type": "voice"}
             out["phones"].append(
@@ -345,16 +348,15 @@ def _contacts_from(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _contact(item: dict[str, Any], kind: str, value: Any, label: Any, note: Any) -> dict[str, Any]:
-    ext = _ext_value(item, CONTACT_EXT)
-    if ext is not None:
-        return {k: ext[k] for k in CONTACT_FIELDS if k in ext} | {"id": item.get("id")}
-    return {
+    native = {
         "id": item.get("id"),
         "kind": kind,
         "value": value or "",
         "label": label or "",
         "note": note or "",
     }
+    ext = _ext_value(item, CONTACT_EXT) or {}
+    return native | {k: ext[k] for k in CONTACT_EXT_FIELDS if k in ext}
 
 
 def _hours(schedule: dict[str, Any]) -> str:

@@ -14,7 +14,9 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from admin.validation import normalise_phone
 from bot.clock import FakeClock
+from directory.seed import seed_bundled_directory
 from tests.admin_fixtures import (  # noqa: F401
     API,
     AdminEnv,
@@ -366,3 +368,40 @@ async def test_plain_hsds_from_another_system_is_mapped(sqlite_admin_env: AdminE
         ("opening_hours", "MO,WE 15:00-21:00"),
         ("address", "Storgatan 1, Hässleholm"),
     ]
+
+
+def _with_e164_phones(doc: dict[str, Any]) -> dict[str, Any]:
+    copy = json.loads(json.dumps(doc))
+    for service in copy["contents"]:
+        for phone in service.get("phones", []):
+            phone["number"] = normalise_phone(phone["number"])
+    return copy
+
+
+async def test_the_bundled_directory_exports_valid_and_round_trips(
+    admin_env: AdminEnv, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    async with admin_env.app.state.ctx.sessions() as session:
+        added = await seed_bundled_directory(session=session, clock=clock)
+    assert added >= 20
+    first = await _export(admin_env)
+    assert first["total_items"] == added
+    one = _validator("service.json")
+    for service in first["contents"]:
+        assert not list(one.iter_errors(service)), service["name"]
+    envs, other, schema = await _second_env(engine, clock)
+    try:
+        empty = await anext(envs)
+        real = await empty.client.post(
+            f"{API}/import/hsds",
+            params={"dry_run": False},
+            json=first,
+            headers=empty.auth("admin"),
+        )
+        assert real.status_code == 200, real.text
+        # The bundled data keeps numbers as written ("011-15 39 85"); an import stores
+        # every number in E.164 like an API edit does, and changes nothing else.
+        assert await _export(empty) == _with_e164_phones(first)
+        await envs.aclose()
+    finally:
+        await drop_test_engine(other, schema)
