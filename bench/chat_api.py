@@ -1,9 +1,10 @@
 """Messages per second through POST /api/chat on one uvicorn worker with SQLite.
 
-Starts the real app (bundled directory, conversation core, handoff) under one uvicorn worker
-on a free 127.0.0.1 port with a temporary SQLite file, then replays short dialogues
-(question, "fler", "1", "vad kostar det?", "tack") from `--users` concurrent web chats, each
-its own conversation, until `--messages` have been sent. Prints messages/s, p50/p99 latency
+Starts the product as the README does (`familjeguiden serve`: one uvicorn worker, migrations,
+the bundled directory, the conversation core, the handoff) on a free 127.0.0.1 port with a
+temporary SQLite file, then replays short dialogues (question, "fler", "1", "vad kostar
+det?", "tack") from `--users` concurrent web chats, each its own conversation, until
+`--messages` have been sent. Prints messages/s, p50/p99 latency
 and the commands used. Loopback only; the total is capped.
 
   .venv/bin/python bench/chat_api.py [--messages 400] [--users 8]
@@ -25,10 +26,6 @@ from pathlib import Path
 
 import httpx
 
-from bot.app import build
-from bot.db import create_all, make_engine
-from bot.settings import Settings
-
 ROOT = Path(__file__).resolve().parents[1]
 MAX_MESSAGES = 5000
 QUESTIONS = [
@@ -40,21 +37,10 @@ QUESTIONS = [
 FOLLOW_UPS = [("fler", None), ("1", "detail:1"), ("vad kostar det?", None), ("tack", None)]
 
 
-def app_factory():  # type: ignore[no-untyped-def]
-    """uvicorn --factory target: the product's app, built from the environment."""
-    return build(Settings(), run_migrations=False)
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-async def prepare_database(url: str) -> None:
-    engine = make_engine(url)
-    await create_all(engine)
-    await engine.dispose()
 
 
 async def wait_ready(client: httpx.AsyncClient, proc: subprocess.Popen[bytes]) -> None:
@@ -115,22 +101,13 @@ def main() -> int:
     messages = max(20, min(args.messages, MAX_MESSAGES))
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
-        asyncio.run(prepare_database(url))
         port = free_port()
-        server = [sys.executable, "-m", "uvicorn", "--factory", "bench.chat_api:app_factory"]
-        server += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-        server += ["--log-level", "warning"]
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "TELEGRAM_BOT_TOKEN": "",
-            "PYTHONPATH": str(ROOT),
-        }
-        env.pop("TELEGRAM_BOT_TOKEN")
-        for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
-            env.pop(name, None)
+        server = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+        for name in ("TELEGRAM_BOT_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+            env.pop(name, None)  # web chat only: no bot polling, no SMS
         print("bench:  ", shlex.join([sys.executable, *sys.argv]))
-        print("server: ", f"DATABASE_URL={url}", shlex.join(server))
+        print("server: ", f"DATABASE_URL={url} LOG_LEVEL=WARNING", shlex.join(server))
         proc = subprocess.Popen(server, cwd=ROOT, env=env)
         try:
             asyncio.run(drive(f"http://127.0.0.1:{port}", proc, messages, args.users))

@@ -27,7 +27,7 @@ from bot.dialogue_answers import Answers
 from bot.dialogue_handoff import HandoffSteps
 from bot.dto import Channel, Inbound, Reply
 from bot.intents import Intent, classify, clean
-from bot.models import Author, Conversation
+from bot.models import Author, Conversation, ConversationMessage
 from bot.ports import Handoff
 from bot.texts import t
 from directory.facts import detect_language
@@ -93,10 +93,12 @@ class ConversationCore:
             try:
                 replies = await self._respond(turn)
             except Exception:
-                # Never leave a parent without an answer; the message itself is already saved.
+                # Never leave a parent without an answer, nor lose what they wrote: undo the
+                # half-done turn, then store the message with an apology.
                 log.exception("reply failed in conversation %s", conversation.id)
                 await session.rollback()
                 await session.refresh(conversation)
+                turn.message = await self._store_parent(session, conversation, inbound, at)
                 replies = [Reply(text=t("error", turn.lang))]
             if turn.deleted:
                 return Exchange(None, replies, 0)
@@ -127,16 +129,10 @@ class ConversationCore:
     async def _begin(
         self, session: AsyncSession, conversation: Conversation, inbound: Inbound, at: datetime
     ) -> Turn:
-        """Store the parent's message (committed before answering: it is never lost)."""
+        """Read the message and store it; it is committed with the replies, in one transaction
+        (one disk sync per message), so a redelivered message is either fully answered or new."""
         parsed = classify(inbound.text, inbound.action)
-        message = await store.add_message(
-            session=session,
-            conversation=conversation,
-            author=Author.parent,
-            text=inbound.text,
-            at=at,
-            external_id=inbound.external_id,
-        )
+        message = await self._store_parent(session, conversation, inbound, at)
         hint = (inbound.municipality_hint or "").strip()
         if hint and (conversation.municipality is None or parsed.intent is Intent.greet):
             conversation.municipality = hint[:64]
@@ -145,11 +141,22 @@ class ConversationCore:
             lang = detect_language(inbound.text[:MAX_MATCH_CHARS])
         if lang is not None:
             conversation.language = lang
-        await session.commit()
         turn = Turn(session, conversation, inbound, parsed, message, at, conversation.language)
         if len(inbound.text) > store.MAX_STORED_CHARS:
             turn.notes.append(t("truncated", turn.lang))
         return turn
+
+    async def _store_parent(
+        self, session: AsyncSession, conversation: Conversation, inbound: Inbound, at: datetime
+    ) -> ConversationMessage:
+        return await store.add_message(
+            session=session,
+            conversation=conversation,
+            author=Author.parent,
+            text=inbound.text,
+            at=at,
+            external_id=inbound.external_id,
+        )
 
     async def _store_replies(self, turn: Turn, replies: list[Reply]) -> None:
         for reply in [*replies]:
