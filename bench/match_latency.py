@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -67,6 +68,36 @@ def synthetic_cards(
     return cards
 
 
+FILLER = [
+    "jag",
+    "min",
+    "vi",
+    "har",
+    "och",
+    "det",
+    "som",
+    "att",
+    "inte",
+    "är",
+    "på",
+    "i",
+    "med",
+    "för",
+    "hur",
+    "vad",
+    "kan",
+    "finns",
+    "någon",
+]
+
+
+def question(vocab: list[str], places: list[str], rng: random.Random) -> Query:
+    """A parent-sized question: 4-20 content words among ordinary function words."""
+    content = rng.choices(vocab, k=rng.randint(4, 20))
+    text = " ".join(w for c in content for w in (c, rng.choice(FILLER)))
+    return Query(text, rng.choice(places), rng.randint(0, 18))
+
+
 def timed(fn, items: list) -> list[float]:  # type: ignore[no-untyped-def]
     out = []
     for item in items:
@@ -103,16 +134,12 @@ def main(argv: list[str]) -> int:
         default_municipality="Degerfors",
     )
     print(f"index build: {time.perf_counter() - start:.2f} s for {len(cards)} services")
-    queries = [
-        Query(
-            " ".join(rng.choices(vocab, k=rng.randint(8, 45))),
-            rng.choice(places),
-            rng.randint(0, 18),
-        )
-        for _ in range(args.queries)
-    ]
+    queries = [question(vocab, places, rng) for _ in range(args.queries)]
     matcher.match(queries[0])  # warm caches the way a running app has them
     ours = summary("Matcher.match", timed(lambda q: matcher.match(q, limit=5), queries))
+    # The machine is shared; the best of 3 runs per question shows the cost without the noise.
+    best = [min(timed(lambda q: matcher.match(q, limit=5), [q] * 3)) for q in queries]
+    summary("Matcher.match (best of 3)", best)
     choices = [f"{c.name} {c.description}" for c in cards]
     base_q = queries[: args.baseline_queries]
     plain = summary(
@@ -126,6 +153,7 @@ def main(argv: list[str]) -> int:
     )
     ratio = f"median {plain[0] / ours[0]:.0f}x   p95 {plain[1] / ours[1]:.0f}x"
     print(f"ratio (baseline / matcher): {ratio}")
+    print(f"(load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     return 0
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from directory.matching import ServiceCard
 from directory.query import QueryTerms, content_terms
-from directory.text import Vocabulary, fold, words
+from directory.text import Vocabulary, fold, stem, words
 
 FIELD_WEIGHTS = {
     "name": 4.0,
@@ -25,6 +25,9 @@ FIELD_WEIGHTS = {
 K1 = 1.2
 B = 0.6
 PHRASE_BOOST = 0.6  # a multiword keyword found as such adds this share of its words' idf
+# A word of a multiword keyword ("var börjar jag") alone says less than a one-word keyword.
+KEYWORD_PART = 0.6
+VERBATIM = "="  # key prefix of phrases made mostly of stop words, matched word for word
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,13 @@ class Phrase:
     terms: tuple[str, ...]
     label: str
     bonus: float
+    verbatim: bool = False  # terms are every word's stem, to be found in this order
 
     def found_in(self, q: QueryTerms) -> bool:
         """All the phrase's terms occur close together in the question (any order)."""
+        if self.verbatim:
+            n, stems = len(self.terms), q.stems
+            return any(stems[i : i + n] == self.terms for i in range(len(stems) - n + 1))
         span = 2 * len(self.terms) + 2
         where = [q.where.get(t, ()) for t in self.terms]
         if any(not w for w in where):
@@ -121,8 +128,10 @@ def _collect(
         for field, texts in card_fields(card).items():
             counts: Counter[str] = Counter()
             for text in texts:
-                for term, weight, surface in content_terms(text, vocab):
-                    counts[term] += weight
+                found = content_terms(text, vocab)
+                part = KEYWORD_PART if field == "keywords" and _is_multiword(found) else 1.0
+                for term, weight, surface in found:
+                    counts[term] += weight * part
                     shown.setdefault(term, surface)
                 if field in ("keywords", "name") and len(words(text)) >= 2:
                     sources.append((doc, field, text))
@@ -157,16 +166,26 @@ def _postings(
     return shards, idf
 
 
+def _is_multiword(found: list[tuple[str, float, str]]) -> bool:
+    return len({t for t, w, _ in found if w == 1.0 and not t.startswith("^")}) >= 2
+
+
 def _phrases(
     sources: list[tuple[int, str, str]], vocab: Vocabulary, idf: dict[str, float]
 ) -> dict[str, list[Phrase]]:
+    """Multiword keywords by their rarest term; mostly-stop-word ones by their first word."""
     out: dict[str, list[Phrase]] = defaultdict(list)
+    top = max(idf.values(), default=1.0)
     for doc, field, text in sources:
-        terms = tuple(dict.fromkeys(t for t, w, _ in content_terms(text, vocab) if w == 1.0))
-        if len(terms) < 2:
-            continue
         share = FIELD_WEIGHTS[field] / FIELD_WEIGHTS["keywords"]
-        bonus = PHRASE_BOOST * share * sum(idf.get(t, 0.0) for t in terms)
-        rarest = max(terms, key=lambda t: idf.get(t, 0.0))
-        out[rarest].append(Phrase(doc, terms, text.strip(), bonus))
+        terms = tuple(dict.fromkeys(t for t, w, _ in content_terms(text, vocab) if w == 1.0))
+        if len(terms) >= 2:
+            bonus = PHRASE_BOOST * share * sum(idf.get(t, 0.0) for t in terms)
+            rarest = max(terms, key=lambda t: idf.get(t, 0.0))
+            out[rarest].append(Phrase(doc, terms, text.strip(), bonus))
+            continue
+        every = tuple(stem(w) for w in words(text))
+        if len(every) >= 3:  # "vem kan jag prata med": only the whole says what it means
+            bonus = PHRASE_BOOST * share * len(every) * top / 4
+            out[VERBATIM + every[0]].append(Phrase(doc, every, text.strip(), bonus, True))
     return dict(out)

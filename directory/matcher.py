@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from directory.facts import detect_language, extract_age
-from directory.inverted import Index, build_index, card_fields, served_places
+from directory.inverted import VERBATIM, Index, build_index, card_fields, served_places
 from directory.matching import Hit, MatchResult, MunicipalitySource, Query, ServiceCard
 from directory.query import QueryTerms, analyse
 from directory.synonyms import SynonymTable
@@ -52,6 +52,10 @@ def _fits(
     return places is None or place in places
 
 
+def _breadth(card: ServiceCard) -> tuple[bool, int, str]:
+    return card.urgent_service, card.min_age - card.max_age, card.name
+
+
 class Matcher:
     """An immutable index over one snapshot of the directory; build with `Matcher.build`."""
 
@@ -73,6 +77,13 @@ class Matcher:
         self.default_municipality = default_municipality
         self.coordinator = fold(coordinator)
         self.places = [served_places(c) for c in cards]
+        # Fill-ins when few services match: the place's own services, then national ones.
+        self.by_place: dict[str | None, list[int]] = defaultdict(list)
+        # Broad services first (widest age range); emergency lines only when the text says so.
+        broad = sorted(range(len(cards)), key=lambda d: _breadth(cards[d]))
+        for doc in broad:
+            for place in self.places[doc] or (None,):
+                self.by_place[place].append(doc)
         self.by_name: dict[str, list[int]] = defaultdict(list)
         for doc, card in enumerate(cards):
             self.by_name[fold(card.name)].append(doc)
@@ -166,9 +177,11 @@ class Matcher:
                 if postings is not None:
                     for doc, contrib in zip(postings.docs, postings.contribs, strict=True):
                         acc[doc] += weight * contrib
-        for term in q.weights:
-            for phrase in self.index.phrases.get(term, ()):
-                if phrase.doc in acc and phrase.found_in(q):
+        phrases = self.index.phrases
+        keys = [*q.weights, *{VERBATIM + s for s in q.stems}]
+        for key in keys:
+            for phrase in phrases.get(key, ()):
+                if phrase.found_in(q) and self.fits(phrase.doc, place=place, age=age):
                     acc[phrase.doc] += phrase.bonus
         fits = self.fits
         best = heapq.nlargest(
@@ -239,7 +252,8 @@ class _Assembler:
 
     def _fill(self, *, limit: int) -> None:
         """Fewer than `limit` matches: add other services that serve this family."""
-        for doc in range(len(self.m.cards)):
+        by_place = self.m.by_place
+        for doc in [*by_place.get(self.place, ()), *by_place.get(None, ())]:
             if len(self.hits) >= limit:
                 return
             if self._fits(doc):

@@ -23,6 +23,7 @@ MAX_TOKENS = 400  # a 10,000-character message is cut here; the start says the m
 class QueryTerms:
     weights: dict[str, float] = field(default_factory=dict)
     where: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    stems: tuple[str, ...] = ()  # every word's stem, stop words too (for verbatim phrases)
 
     def add(self, term: str, weight: float, pos: int) -> None:
         self.weights[term] = max(self.weights.get(term, 0.0), weight)
@@ -76,7 +77,7 @@ def analyse(
     """The weighted terms of a question; `drop` removes words such as the municipality."""
     toks = tokens(text)[:MAX_TOKENS]
     plain = [w for w, _ in toks]
-    q = QueryTerms()
+    q = QueryTerms(stems=tuple(stem(w) for w in plain))
     covered: set[int] = set()
     for i in range(len(toks)):
         hit = synonyms.lookup(plain, i)
