@@ -146,3 +146,83 @@ def package_zip(services: list[dict[str, Any]]) -> bytes:
             path, columns = TABLES[name]
             archive.writestr(path, _csv(columns, rows))
     return buffer.getvalue()
+
+
+# --- reading a package back -----------------------------------------------------------------
+
+
+MAX_UNPACKED_BYTES = 200_000_000  # a zip bomb is refused before anything is unpacked
+
+
+class PackageError(ValueError):
+    """The upload is not a readable HSDS data package."""
+
+
+def _read_tables(data: bytes) -> dict[str, list[dict[str, Any]]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+        if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+            raise PackageError("the package unpacks to more than 200 MB")
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for table, (path, _columns) in TABLES.items():
+            if path in names:
+                text = archive.read(path).decode("utf-8-sig")
+                rows = csv.DictReader(io.StringIO(text))
+                tables[table] = [{k: v for k, v in r.items() if k and v} for r in rows]
+    except (zipfile.BadZipFile, UnicodeDecodeError, csv.Error, KeyError, OSError) as exc:
+        raise PackageError(f"not a zipped HSDS data package: {exc}") from None
+    if "service" not in tables:
+        raise PackageError("the package has no services.csv")
+    return tables
+
+
+def _by(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(str(row.get(key, "")), []).append(row)
+    return grouped
+
+
+def _number(value: Any) -> Any:
+    """CSV cells are text; HSDS ages are numbers."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value
+
+
+def services_from_package(data: bytes) -> list[dict[str, Any]]:
+    """Rebuild nested HSDS service documents from a zipped tabular package."""
+    t = _read_tables(data)
+    terms = {row["id"]: row for row in t.get("taxonomy_term", []) if row.get("id")}
+    attributes = _by(t.get("attribute", []), "link_id")
+    for rows in attributes.values():
+        for attr in rows:
+            if attr.get("taxonomy_term_id") in terms:
+                attr["taxonomy_term"] = terms[attr["taxonomy_term_id"]]
+    locations = {row["id"]: row for row in t.get("location", []) if row.get("id")}
+    orgs = {row["id"]: row for row in t.get("organization", []) if row.get("id")}
+
+    def with_attrs(row: dict[str, Any]) -> dict[str, Any]:
+        return row | {"attributes": attributes.get(row.get("id", ""), [])}
+
+    children = {key: _by(t.get(table, []), "service_id") for key, table in CHILDREN.items()}
+    services = []
+    for row in t["service"]:
+        sid = row.get("id", "")
+        service = with_attrs(row)
+        for key in ("minimum_age", "maximum_age"):
+            if key in service:
+                service[key] = _number(service[key])
+        if row.get("organization_id") in orgs:
+            service["organization"] = orgs[row["organization_id"]]
+        for key in ("phones", "contacts", "schedules"):
+            service[key] = [with_attrs(r) for r in children[key].get(sid, [])]
+        service["service_areas"] = children["service_areas"].get(sid, [])
+        service["languages"] = children["languages"].get(sid, [])
+        service["service_at_locations"] = [
+            sal | {"location": with_attrs(locations.get(sal.get("location_id", ""), {}))}
+            for sal in children["service_at_locations"].get(sid, [])
+        ]
+        services.append(service)
+    return services

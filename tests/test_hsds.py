@@ -213,6 +213,39 @@ async def test_export_import_into_empty_database_export_is_identical(
         await drop_test_engine(other, schema)
 
 
+async def test_csv_package_imports_back_into_an_empty_database(
+    admin_env: AdminEnv, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    await _seed(admin_env)
+    first = await _export(admin_env)
+    package = await admin_env.client.get(f"{API}/export/hsds.zip", headers=admin_env.auth("admin"))
+    envs, other, schema = await _second_env(engine, clock)
+    try:
+        empty = await anext(envs)
+        upload = {**empty.auth("admin"), "Content-Type": "application/zip"}
+        dry = await empty.client.post(
+            f"{API}/import/hsds.zip", content=package.content, headers=upload
+        )
+        assert dry.status_code == 200, dry.text
+        assert len(dry.json()["created"]) == 3
+        real = await empty.client.post(
+            f"{API}/import/hsds.zip",
+            params={"dry_run": False},
+            content=package.content,
+            headers=upload,
+        )
+        assert real.status_code == 200, real.text
+        assert await _export(empty) == first
+        junk = await empty.client.post(
+            f"{API}/import/hsds.zip", content=b"PK no zip", headers=upload
+        )
+        assert junk.status_code == 422
+        assert junk.json()["detail"][0]["loc"] == ["body", "package"]
+        await envs.aclose()
+    finally:
+        await drop_test_engine(other, schema)
+
+
 async def test_import_reports_changes_and_deletions_then_applies_them(admin_env: AdminEnv) -> None:
     await _seed(admin_env)
     doc = await _export(admin_env)

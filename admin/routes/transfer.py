@@ -16,12 +16,36 @@ from admin.editing import directory_changed
 from admin.hsds_apply import apply_import
 from admin.hsds_check import read_document
 from admin.hsds_sync import ImportReport, export_hsds, plan_import
-from admin.hsds_tables import package_zip
+from admin.hsds_tables import PackageError, package_zip, services_from_package
 from admin.routes.common import errors
+from admin.validation import Problems
 
 router = APIRouter(tags=["import and export"])
 DryRun = Annotated[bool, Query(description="only report what would change (default)")]
 IMPORT_ERRORS = errors(401, 403, 429)
+MAX_UPLOAD_BYTES = 20_000_000
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "one row per service; see the README for the columns",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) before reading more than `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                detail=f"upload larger than {limit // 1_000_000} MB",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @router.get("/export/hsds", responses=errors(401, 403, 429))
@@ -61,6 +85,12 @@ async def import_hsds(
     who: Principal = Depends(require_admin),
 ) -> ImportReport:
     """Make the directory equal to an HSDS document (admins only; it can delete services)."""
+    return await _import(session, ctx, who, body, dry_run=dry_run)
+
+
+async def _import(
+    session: SessionDep, ctx: CtxDep, who: Principal, body: Any, *, dry_run: bool
+) -> ImportReport:
     records = read_document(body)
     plan = await plan_import(session=session, records=records, dry_run=dry_run)
     if not dry_run:
@@ -70,26 +100,38 @@ async def import_hsds(
     return plan.report
 
 
-MAX_CSV_BYTES = 5_000_000
-CSV_BODY = {
+ZIP_BODY = {
     "requestBody": {
         "required": True,
-        "description": "one row per service; see the README for the columns",
-        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "the zipped HSDS tabular data package, as GET /export/hsds.zip gives it",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """The body, refusing (413) before reading more than `limit` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail="CSV larger than 5 MB")
-        chunks.append(chunk)
-    return b"".join(chunks)
+@router.post(
+    "/import/hsds.zip",
+    response_model=ImportReport,
+    responses={**IMPORT_ERRORS, **errors(413)},
+    openapi_extra=ZIP_BODY,
+)
+async def import_hsds_package(
+    request: Request,
+    session: SessionDep,
+    ctx: CtxDep,
+    dry_run: DryRun = True,
+    who: Principal = Depends(require_admin),
+) -> ImportReport:
+    """Like POST /import/hsds, from the zipped CSV data package (admins only)."""
+    data = await _read_limited(request, MAX_UPLOAD_BYTES)
+    try:
+        services = services_from_package(data)
+    except PackageError as exc:
+        problems = Problems(("body",))
+        problems.add("package", str(exc), "")
+        problems.raise_if_any()
+        raise
+    return await _import(session, ctx, who, services, dry_run=dry_run)
 
 
 @router.post(
@@ -106,7 +148,7 @@ async def import_csv(
     who: Principal = Depends(require_editor),
 ) -> ImportReport:
     """Create or change services from a spreadsheet (CSV); editors within their municipalities."""
-    rows = read_rows(decode(await _read_limited(request, MAX_CSV_BYTES)))
+    rows = read_rows(decode(await _read_limited(request, MAX_UPLOAD_BYTES)))
     plan = await plan_csv(session=session, who=who, rows=rows, dry_run=dry_run)
     if not dry_run:
         await apply_csv(session=session, plan=plan, actor_id=who.user_id, now=utc_now(ctx))
