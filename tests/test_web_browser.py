@@ -10,15 +10,20 @@ import asyncio
 import socket
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
+from bot import conversations
 from bot.app import build
-from bot.db import create_all, make_engine
+from bot.db import create_all, make_engine, make_session_factory
+from bot.models import Author
 from bot.settings import Settings
+from directory.models import utcnow
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -43,8 +48,14 @@ def _serve(server: uvicorn.Server, sock: socket.socket, url: str) -> None:
     asyncio.run(run())
 
 
+@dataclass(frozen=True)
+class Live:
+    url: str
+    db: str
+
+
 @pytest.fixture
-def live_url(tmp_path: Path) -> Iterator[str]:
+def live_url(tmp_path: Path) -> Iterator[Live]:
     """The whole app on a loopback port; the socket listens before the thread starts, so
     the browser's first request simply queues until uvicorn accepts it (no polling)."""
     sock = socket.socket()
@@ -57,21 +68,35 @@ def live_url(tmp_path: Path) -> Iterator[str]:
     thread = threading.Thread(target=_serve, args=(server, sock, db_url), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield Live(url=f"http://127.0.0.1:{sock.getsockname()[1]}", db=db_url)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
 
 
+async def coordinator_writes(db_url: str, conversation_id: str, text: str) -> None:
+    engine = make_engine(db_url)
+    async with make_session_factory(engine)() as session:
+        conv = await conversations.get_conversation(
+            session=session, conversation_id=conversation_id
+        )
+        assert conv is not None
+        await conversations.add_message(
+            session=session, conversation=conv, author=Author.coordinator, text=text, at=utcnow()
+        )
+        await session.commit()
+    await engine.dispose()
+
+
 @pytest.mark.browser
-def test_browser_asks_a_question_and_sees_services(live_url: str, chromium_path: str) -> None:
+def test_browser_asks_a_question_and_sees_services(live_url: Live, chromium_path: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-            page.goto(f"{live_url}/?kommun=Degerfors")
+            page.goto(f"{live_url.url}/?kommun=Degerfors")
             field = page.get_by_label("Din fråga")
             field.fill("Var kan jag träffa andra föräldrar med bebis? Jag känner mig ensam.")
             field.press("Enter")
@@ -83,5 +108,15 @@ def test_browser_asks_a_question_and_sees_services(live_url: str, chromium_path:
             log.get_by_role("button", name="1", exact=True).click()
             expect(log.locator(".msg--bot").last).to_contain_text("Så får du kontakt")
             page.screenshot(path=str(ARTIFACTS / "web_chat_detail.png"))
+            # A coordinator answers in the inbox; the page's polling shows it.
+            cid = page.evaluate("localStorage.getItem('familjeguiden.conversation')")
+            text = "Hej! Jag heter Sara och är lots."
+            with ThreadPoolExecutor(1) as pool:  # playwright's sync API owns this thread's loop
+                pool.submit(
+                    lambda: asyncio.run(coordinator_writes(live_url.db, cid, text))
+                ).result()
+            expect(log.locator(".msg--coordinator")).to_contain_text(
+                "Jag heter Sara", timeout=15_000
+            )
         finally:
             browser.close()
