@@ -54,7 +54,7 @@ class Situation:
     kind: str
     concepts: tuple[str, ...]
     absent: tuple[str, ...]  # concepts that must have no live match ("kom hem igen")
-    window: int | None  # extra sentences after the first one; None: the whole message
+    window: int | None  # sentences either side of the first concept; None: whole message
     reason: str
 
 
@@ -65,7 +65,7 @@ class UrgencyRules:
     services: dict[str, tuple[str, ...]]
     lexicon: dict[str, re.Pattern[str]]
     situations: tuple[Situation, ...]
-    neutralise: re.Pattern[str] | None
+    neutralise: re.Pattern[str]  # idioms, blanked before matching
     negations: frozenset[str]
     never_negated: frozenset[str]  # concepts such as times, where "inte" nearby means nothing
     not_negating: frozenset[str]
@@ -76,7 +76,7 @@ class UrgencyRules:
     hypothetical: re.Pattern[str]
     habitual: re.Pattern[str]
     emergency_question: re.Pattern[str]
-    joke: re.Pattern[str]  # any sentence blocker: jokes, games
+    sentence_blocker: re.Pattern[str]  # jokes, games, films, dreams
     vocabulary: tuple[str, ...]
     typo_min_length: int
 
@@ -96,7 +96,7 @@ class UrgencyRules:
             services={k: tuple(v) for k, v in data["services"].items()},
             lexicon={k: _compile(v) for k, v in data["lexicon"].items()},
             situations=tuple(_situation(s) for s in data["situations"]),
-            neutralise=_compile(_flatten(data.get("neutralise", {}))) or None,
+            neutralise=_compile(_flatten(data.get("neutralise", {}))),
             negations=frozenset(negation["words"]),
             not_negating=frozenset(negation.get("not_negating", [])),
             never_negated=frozenset(negation.get("not_negated_concepts", [])),
@@ -107,7 +107,7 @@ class UrgencyRules:
             hypothetical=_compile(blockers["hypothetical"]),
             habitual=_compile(blockers.get("habitual", [])),
             emergency_question=_compile(blockers["emergency_question"]),
-            joke=_compile(_flatten(data.get("sentence_blockers", {}))),
+            sentence_blocker=_compile(_flatten(data.get("sentence_blockers", {}))),
             vocabulary=tuple(data.get("typo_vocabulary", [])),
             typo_min_length=data.get("typo_min_length", 6),
         )
@@ -160,9 +160,7 @@ def _correct_typos(text: str, rules: UrgencyRules) -> str:
 def _prepare(text: str, rules: UrgencyRules) -> str:
     folded = _LONG_WORD.sub(r"\1", fold(text).replace("’", "'"))
     folded = _SPACES.sub(" ", _correct_typos(folded, rules))
-    if rules.neutralise is not None:
-        folded = rules.neutralise.sub(" ~ ", folded)
-    return folded
+    return rules.neutralise.sub(" ~ ", folded)
 
 
 # --- spans: sentences and clauses --------------------------------------------------------
@@ -240,9 +238,10 @@ def _live_sentences(
     return live
 
 
-def _joking_sentences(text: str, rules: UrgencyRules) -> set[int]:
+def _unreal_sentences(text: str, rules: UrgencyRules) -> set[int]:
+    """Sentences that joke or talk about a game, film or dream."""
     sentences = _spans(text, _SENTENCE_SPLIT)
-    return {i for i, (s, e) in enumerate(sentences) if rules.joke.search(text[s:e])}
+    return {i for i, (s, e) in enumerate(sentences) if rules.sentence_blocker.search(text[s:e])}
 
 
 # --- situations --------------------------------------------------------------------------
@@ -268,10 +267,10 @@ def detect_urgency(text: str, rules: UrgencyRules) -> Urgency:
     if not prepared.strip():
         return NOT_URGENT
     clauses = _clauses(prepared)
-    joking = _joking_sentences(prepared, rules)
+    unreal = _unreal_sentences(prepared, rules)
     needed = {c for situation in rules.situations for c in situation.concepts + situation.absent}
     found = {
-        concept: _live_sentences(prepared, concept, clauses, rules) - joking for concept in needed
+        concept: _live_sentences(prepared, concept, clauses, rules) - unreal for concept in needed
     }
     for situation in rules.situations:
         if _holds(situation, found):

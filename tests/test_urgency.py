@@ -143,3 +143,19 @@ def test_urgency_is_frozen() -> None:
     result = Urgency(urgent=True, kind="suicide", reason="r", services=("SOS Alarm 112",))
     with pytest.raises(AttributeError):
         result.urgent = False  # type: ignore[misc]
+
+
+def test_rules_file_is_consistent(rules: UrgencyRules) -> None:
+    concepts = set(rules.lexicon)
+    for situation in rules.situations:
+        assert set(situation.concepts) | set(situation.absent) <= concepts, situation
+        assert rules.services.get(situation.kind), situation.kind
+        assert rules.services[situation.kind][0] == "SOS Alarm 112"
+    assert rules.never_negated <= concepts
+
+
+def test_services_are_in_the_bundled_directory(rules: UrgencyRules) -> None:
+    bundled = Path(__file__).parent.parent / "directory/data/services.json"
+    names = {s["name"] for s in json.loads(bundled.read_text(encoding="utf-8"))["services"]}
+    for kind, services in rules.services.items():
+        assert set(services) <= names, kind
