@@ -19,6 +19,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import HTTPException, status
@@ -227,7 +228,7 @@ def _report(report: ImportReport, item: RowPlan) -> None:
 # --- applying ---------------------------------------------------------------------------
 
 
-async def apply_csv(*, session: AsyncSession, plan: CsvPlan, actor_id: str, now: Any) -> None:
+async def apply_csv(*, session: AsyncSession, plan: CsvPlan, actor_id: str, now: datetime) -> None:
     """Write every planned row in the caller's transaction (the caller commits once)."""
     orgs = {o.name.casefold(): o for o in await crud.all_organizations(session=session)}
     for item in plan.rows:
@@ -259,7 +260,7 @@ async def apply_csv(*, session: AsyncSession, plan: CsvPlan, actor_id: str, now:
 
 
 async def _organization(
-    session: AsyncSession, orgs: dict[str, Organization], name: str, now: Any
+    session: AsyncSession, orgs: dict[str, Organization], name: str, now: datetime
 ) -> str:
     org = orgs.get(name.casefold())
     if org is None:
@@ -271,7 +272,7 @@ async def _organization(
 
 
 async def _sync_phones(
-    session: AsyncSession, service_id: str, numbers: list[str], now: Any
+    session: AsyncSession, service_id: str, numbers: list[str], now: datetime
 ) -> None:
     current = (await crud.contacts_by_service(session=session, service_ids=[service_id]))[
         service_id

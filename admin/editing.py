@@ -20,6 +20,7 @@ from directory.crud import claim_version, get_row
 
 Row = TypeVar("Row", bound=SQLModel)
 Check = Callable[[Any], None]
+Mutation = Callable[[Any], Awaitable[None] | None]
 
 
 def not_found(resource_type: str, row_id: str) -> HTTPException:
@@ -73,7 +74,7 @@ async def change(
     if_match: str | None,
     resource_type: str,
     action: str,
-    mutate: Callable[[Row], Awaitable[None] | None],
+    mutate: Mutation,
     authorise: Check,
 ) -> Row:
     """Apply `mutate` to the row if the caller holds its current version (else 428/412)."""

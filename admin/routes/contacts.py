@@ -9,15 +9,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response, status
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from admin import editing
 from admin.auth import Principal, require_editor, require_reader
 from admin.concurrency import IfMatch, set_etag
 from admin.deps import CtxDep, SessionDep, utc_now
+from admin.editing import Mutation
 from admin.routes.common import CREATE_ERRORS, READ_ERRORS, WRITE_ERRORS
 from admin.routes.services import ServiceId, guard
 from admin.schemas import ContactPublic, ContactsPublic
 from admin.validation import Problems, check_contact, validate_as
+from bot.app import AppContext
 from directory import crud
 from directory.models import (
     ContactKind,
@@ -40,13 +43,13 @@ def valid_contact(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-async def _service(session: Any, service_id: str) -> Service:
+async def _service(session: AsyncSession, service_id: str) -> Service:
     return await editing.load(
         session=session, model=Service, row_id=service_id, resource_type="service"
     )
 
 
-async def _contact(session: Any, service_id: str, contact_id: str) -> ContactPoint:
+async def _contact(session: AsyncSession, service_id: str, contact_id: str) -> ContactPoint:
     row = await crud.get_row(session=session, model=ContactPoint, row_id=contact_id)
     if row is None or row.service_id != service_id:
         raise editing.not_found(RTYPE, contact_id)
@@ -106,14 +109,14 @@ async def read_contact(
 
 async def _change(
     *,
-    session: Any,
-    ctx: Any,
+    session: AsyncSession,
+    ctx: AppContext,
     who: Principal,
     service_id: str,
     contact_id: str,
     if_match: str | None,
     action: str,
-    mutate: Any,
+    mutate: Mutation,
     response: Response,
 ) -> ContactPoint:
     service = await _service(session, service_id)

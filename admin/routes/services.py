@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from admin import editing
 from admin.auth import Principal, forbid_municipality, require_editor, require_reader
 from admin.concurrency import IfMatch, set_etag
 from admin.deps import CtxDep, SessionDep, utc_now
+from admin.editing import Mutation
 from admin.routes.common import (
     CREATE_ERRORS,
     READ_ERRORS,
@@ -25,6 +27,7 @@ from admin.routes.common import (
     years_before,
 )
 from admin.validation import Problems, check_service, validate_as
+from bot.app import AppContext
 from directory import crud
 from directory.models import (
     ContactPointPublic,
@@ -49,7 +52,7 @@ def guard(who: Principal) -> editing.Check:
     return check
 
 
-async def public(session: Any, rows: list[Service]) -> list[ServicePublic]:
+async def public(session: AsyncSession, rows: list[Service]) -> list[ServicePublic]:
     contacts = await crud.contacts_by_service(session=session, service_ids=[r.id for r in rows])
     return [
         ServicePublic.model_validate(
@@ -60,7 +63,7 @@ async def public(session: Any, rows: list[Service]) -> list[ServicePublic]:
     ]
 
 
-async def valid_service(session: Any, data: dict[str, Any]) -> dict[str, Any]:
+async def valid_service(session: AsyncSession, data: dict[str, Any]) -> dict[str, Any]:
     """Full validation of a merged service (model constraints, then our field checks)."""
     data = validate_as(ServiceCreate, data).model_dump()
     problems = Problems()
@@ -137,13 +140,13 @@ async def read_service(
 
 async def _change(
     *,
-    session: Any,
-    ctx: Any,
+    session: AsyncSession,
+    ctx: AppContext,
     who: Principal,
     service_id: str,
     if_match: str | None,
     action: str,
-    mutate: Any,
+    mutate: Mutation,
     response: Response,
 ) -> ServicePublic:
     row = await editing.change(
