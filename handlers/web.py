@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -28,6 +29,7 @@ MAX_TEXT = 10_000
 STATIC = {"chat.js": "text/javascript", "chat.css": "text/css"}
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]
+After = Annotated[int, Query(ge=0, le=2**31 - 1, description="only messages after this seq")]
 
 
 def _cleaned(value: object) -> object:
@@ -71,9 +73,16 @@ class ChatOut(BaseModel):
     deleted: bool = False
 
 
+class HistoryMessage(MessageOut):
+    id: str
+    seq: int
+    author: str = Field(description="parent, bot, coordinator or system")
+    created_at: datetime
+
+
 class HistoryOut(BaseModel):
     conversation_id: str
-    messages: list[dict[str, Any]]
+    messages: list[HistoryMessage]
 
 
 def _message(reply: Reply) -> MessageOut:
@@ -136,13 +145,14 @@ def make_router() -> APIRouter:
         )
 
     @router.get("/api/chat/{conversation_id}")
-    async def get_chat(conversation_id: UUID4, ctx: Ctx, after: int = 0) -> HistoryOut:
+    async def get_chat(conversation_id: UUID4, ctx: Ctx, after: After = 0) -> HistoryOut:
         """The conversation's messages (coordinator replies included), after seq `after`."""
         history = await ctx.core.history(
             str(conversation_id), after_seq=after, channel=Channel.web
         )
         if history is None:
             raise HTTPException(404, "unknown conversation")
-        return HistoryOut(conversation_id=str(conversation_id), messages=history)
+        messages = [HistoryMessage.model_validate(m) for m in history]
+        return HistoryOut(conversation_id=str(conversation_id), messages=messages)
 
     return router

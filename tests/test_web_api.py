@@ -210,3 +210,10 @@ async def test_page_is_accessible_offline_and_embeddable(client) -> None:
 async def test_page_escapes_the_kommun_parameter(client) -> None:
     page = await client.get("/", params={"kommun": '"><script>alert(1)</script>'})
     assert "<script>alert(1)" not in page.text
+
+
+@pytest.mark.parametrize("after", ["-1", "99999999999999999999", "x"])
+async def test_bad_poll_positions_are_422(client, after: str) -> None:
+    cid = (await chat(client, "hej"))["conversation_id"]
+    response = await client.get(f"/api/chat/{cid}", params={"after": after})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == "after"

@@ -111,7 +111,12 @@
     try {
       const response = await fetch("/api/chat/" + encodeURIComponent(conversationId) +
         "?after=" + (renderAll ? 0 : lastSeq));
-      if (response.status === 404) { conversationId = null; saveId(null); return; }
+      if (response.status === 404) {  // deleted ("radera") or from another browser
+        conversationId = null;
+        saveId(null);
+        if (renderAll) { welcome(); }
+        return;
+      }
       if (!response.ok || busy) { return; }
       const data = await response.json();
       let first = null;
@@ -140,12 +145,13 @@
     }
   });
 
-  if (conversationId) { poll(true); }
-  else {
+  function welcome() {
     render({
       author: "bot",
       text: "Hej! Skriv vad du undrar över, till exempel \"min son vill inte gå till skolan\".",
     });
   }
+
+  if (conversationId) { poll(true); } else { welcome(); }
   window.setInterval(() => poll(false), POLL_MS);
 })();
