@@ -7,16 +7,19 @@ sending through the real twilio client, as two app instances would.
 
 Time: waiting a real hour is not a benchmark, so the hour is compressed. Both workers
 read a shared simulated clock that runs `3600 / --hour-seconds` times faster than real
-time (default: the hour in 60 s, 60x). Reminders become due at that accelerated pace, so
-the workers must sustain 60x the real arrival rate. Lateness = the simulated time a
-message was accepted by Twilio minus its due time, in simulated seconds: the poll interval
-and any backlog count in full (a real-time hour at 1/60 of the rate would be no later).
+time (default: the hour in 180 s, 20x, i.e. 556 reminders/s falling due). Reminders
+become due at that accelerated pace, so the workers must sustain 20x the real arrival
+rate; lower --hour-seconds to find where they fall behind (lateness then grows).
+Lateness = the simulated time a message was accepted by Twilio minus its due time, in
+simulated seconds: the poll interval and any backlog count in full, multiplied by the
+speed-up (a real hour, at 1/20 of the rate, would be no later).
 The lease is scaled too (60 real seconds), so a slow batch is never stolen mid-flight.
 
 Duplicates are counted at the fake server (same reminder body received twice); each body
 carries its row number, which a real reminder would not.
 
-  .venv/bin/python bench/reminders.py [--count 100000] [--hour-seconds 60]
+  DATABASE_URL=postgresql://postgres@127.0.0.1/test \
+  .venv/bin/python bench/reminders.py [--count 100000] [--hour-seconds 180]
 """
 
 from __future__ import annotations
@@ -225,7 +228,7 @@ async def spawn(args, url, schema, fake, start, worker_id):  # type: ignore[no-u
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--count", type=int, default=100_000)
-    p.add_argument("--hour-seconds", type=float, default=60.0, help="real seconds per hour")
+    p.add_argument("--hour-seconds", type=float, default=180.0, help="real seconds per hour")
     p.add_argument("--batch", type=int, default=200)
     p.add_argument("--concurrency", type=int, default=32, help="sends in flight per worker")
     p.add_argument("--poll", type=float, default=0.05, help="idle sleep, real seconds")

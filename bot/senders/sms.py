@@ -24,7 +24,7 @@ from bot.dto import Button, Reply
 from bot.gsm import fits, to_gsm7, trim_to_segments
 from bot.phone import to_e164
 from bot.sms_models import OutboundKind
-from bot.sms_queue import enqueue
+from bot.sms_queue import enqueue, is_opted_out
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,10 @@ MAX_SEGMENTS = 3
 # Twilio error codes that will not succeed on retry (invalid/unreachable/unsubscribed number).
 # https://www.twilio.com/docs/api/errors
 PERMANENT_ERRORS = frozenset({21211, 21214, 21408, 21610, 21612, 21614})
+
+
+class SmsOptedOut(Exception):
+    """The number wrote STOPP: nothing may be sent until it writes START."""
 
 
 class SmsSendError(Exception):
@@ -105,16 +109,20 @@ def button_action(reply: Reply | None, answer: str) -> str | None:
 class QueuedSmsSender:
     """TextSender for coordinators' and other out-of-webhook messages: durable, retried.
 
-    The message goes into the SMS queue (respecting STOPP, retried with backoff, a final
-    failure visible to coordinators); `wake` nudges the worker so it goes out at once.
+    The message goes into the SMS queue (retried with backoff, a final failure visible to
+    coordinators); `wake` nudges the worker so it goes out at once. A number that wrote
+    STOPP raises SmsOptedOut at once, so the coordinator is told it was not sent.
     """
 
     def __init__(self, *, sessions: SessionFactory, clock: Clock, wake: Callable[[], None]):
         self._sessions, self._clock, self._wake = sessions, clock, wake
 
     async def send(self, to: str, reply: Reply) -> None:
+        phone = to_e164(to)
         async with self._sessions() as session:
-            enqueue(session=session, kind=OutboundKind.message, to_phone=to_e164(to),
+            if await is_opted_out(session=session, phone=phone):
+                raise SmsOptedOut("the number wrote STOPP")
+            enqueue(session=session, kind=OutboundKind.message, to_phone=phone,
                     body=render_sms(reply), due_at=self._clock())  # fmt: skip
             await session.commit()
         self.wake()
