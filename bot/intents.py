@@ -82,6 +82,15 @@ _HANDOFF = re.compile(
     r"\b(prata|tala|snacka|ringa|träffa|talk|speak|call)\b.*"
     r"\b(någon|nån|person|människa|lots|lotsen|handläggare|samordnare|someone|person|human)\b"
 )
+# "han vill inte prata med någon" is about the child, not a wish to talk to a person.
+_NEGATION = re.compile(r"\b(inte|ej|aldrig|vägrar|not|never|won't|refuses?|doesn't)\b")
+_ASKING = re.compile(r"\b(kan|får|kunde) (jag|vi|man|ni) inte\b")  # "kan jag inte få ..."
+
+
+def _negated(norm: str) -> bool:
+    return bool(_NEGATION.search(norm)) and not _ASKING.search(norm)
+
+
 _MUNICIPALITY = re.compile(r"^/?(?:byt(?:a)? )?kommun\b\s*(.*)$")
 _SUBJECT = r"(?:hon|han|hen|barnet|dottern|sonen|min \w+|he|she|my \w+)"
 _AGE_ONLY = (
@@ -158,7 +167,7 @@ def _from_patterns(norm: str) -> Parsed:
         return Parsed(Intent.municipality, argument=m.group(1).strip())
     if words <= 6 and _THANKS.match(norm):
         return Parsed(Intent.thanks, language="en" if norm.startswith("th") else None)
-    if words <= 8 and _HANDOFF.search(norm):
+    if words <= 8 and _HANDOFF.search(norm) and not _negated(norm):
         return Parsed(Intent.handoff, language=english)
     if words <= 6 and _COST.search(norm):
         return Parsed(Intent.cost, language=english)

@@ -336,3 +336,31 @@ def test_the_core_imports_no_channel_or_web_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("kan jag få ringa någon?", "handoff"),
+        ("Prata med någon", "handoff"),
+        ("kan jag inte få prata med en människa?", "handoff"),
+        ("I want to talk to a person", "handoff"),
+        ("han vill inte prata med någon", "question"),
+        ("min son vägrar prata med någon om skolan", "question"),
+        ("vad kostar det?", "cost"),
+        ("Tack så mycket!", "thanks"),
+        ("FLER", "more"),
+        ("2", "detail"),
+        ("/radera", "delete"),
+        ("radera ja", "delete_confirmed"),
+        ("/kommun Örebro", "municipality"),
+        ("hon är 15", "age"),
+        ("/start", "greet"),
+        ("hjälp", "help"),
+        ("🙈", "empty"),
+    ],
+)
+def test_messages_are_read_the_way_people_write_them(text: str, intent: str) -> None:
+    from bot.intents import classify
+
+    assert classify(text).intent == intent
