@@ -59,10 +59,17 @@
     if (message.buttons && message.buttons.length) {
       const row = document.createElement("div");
       row.className = "msg__buttons";
+      const services = message.services || [];
+      let detail = 0;
       for (const button of message.buttons) {
         const element = document.createElement("button");
         element.type = "button";
         element.textContent = button.label;
+        // "1", "2", "3" say little to a screen reader: name the service they open.
+        if (button.action.startsWith("detail:") && services[detail]) {
+          element.setAttribute("aria-label", "Mer om " + services[detail].name);
+          detail += 1;
+        }
         element.addEventListener("click", () => send(button.label, button.action));
         row.append(element);
       }
