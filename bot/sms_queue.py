@@ -21,6 +21,7 @@ from bot.sms_models import (
     OutboundKind,
     OutboundSms,
     OutboundStatus,
+    SmsDelivery,
     SmsInboundSeen,
     SmsOptOut,
 )
@@ -225,3 +226,34 @@ async def store_response(*, session: AsyncSession, message_sid: str, response: s
     if seen is not None:
         seen.response = response
         session.add(seen)
+
+
+FINAL = (
+    OutboundStatus.sent,
+    OutboundStatus.delivered,
+    OutboundStatus.failed,
+    OutboundStatus.expired,
+    OutboundStatus.retracted,
+    OutboundStatus.opted_out,
+)
+
+
+async def purge_old(*, session: AsyncSession, now: datetime, retention_days: int) -> int:
+    """Delete finished SMS, delivery reports and seen MessageSids older than the retention.
+
+    Phone numbers and message texts are kept no longer than conversations are (the caller
+    commits). Opt-outs stay: a STOPP must hold until START.
+    """
+    cutoff = as_utc(now) - timedelta(days=retention_days)
+    statements = (
+        delete(OutboundSms).where(
+            col(OutboundSms.status).in_(FINAL), col(OutboundSms.updated_at) < cutoff
+        ),
+        delete(SmsDelivery).where(col(SmsDelivery.updated_at) < cutoff),
+        delete(SmsInboundSeen).where(col(SmsInboundSeen.received_at) < cutoff),
+    )
+    removed = 0
+    for statement in statements:
+        result = await session.exec(statement)  # type: ignore[call-overload]
+        removed += int(result.rowcount or 0)
+    return removed

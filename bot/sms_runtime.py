@@ -22,12 +22,14 @@ from bot.reminder_plan import DEFAULT_OFFSETS
 from bot.reminders import ReminderWorker
 from bot.senders.sms import QueuedSmsSender, TwilioConfig, TwilioSms
 from bot.settings import Settings
+from bot.sms_queue import purge_old
 
 if TYPE_CHECKING:
     from bot.app import AppContext
 
 log = logging.getLogger(__name__)
 STATUS_PATH = "/sms/twilio/status"
+UPKEEP_SECONDS = 3600
 
 
 def twilio_config(settings: Settings) -> TwilioConfig:
@@ -53,18 +55,37 @@ class SmsRuntime:
         self.worker = ReminderWorker(ctx.sessions, self.twilio, ctx.clock, worker_id)
         self.sender = QueuedSmsSender(sessions=ctx.sessions, clock=ctx.clock,
                                       wake=self.worker.wake.set)  # fmt: skip
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, ctx: AppContext) -> None:
         if ctx.settings.sms_worker_enabled:
-            self._task = asyncio.create_task(self.worker.run_forever(), name="sms-worker")
+            self._tasks = [
+                asyncio.create_task(self.worker.run_forever(), name="sms-worker"),
+                asyncio.create_task(self._upkeep(ctx), name="sms-upkeep"),
+            ]
 
     async def stop(self, ctx: AppContext) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         await self.twilio.close()
+
+    async def _upkeep(self, ctx: AppContext) -> None:
+        """Hourly: forget finished SMS older than RETENTION_DAYS (never ends on an error)."""
+        while True:
+            try:
+                async with ctx.sessions() as session:
+                    removed = await purge_old(
+                        session=session,
+                        now=ctx.clock(),
+                        retention_days=ctx.settings.retention_days,
+                    )
+                    await session.commit()
+                log.info("sms upkeep: %d old rows removed", removed)
+            except Exception:
+                log.exception("sms upkeep failed")
+            await asyncio.sleep(UPKEEP_SECONDS)
 
 
 def reminder_offsets(settings: Settings) -> tuple[timedelta, ...]:

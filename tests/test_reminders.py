@@ -9,7 +9,7 @@ from bot.clock import FakeClock
 from bot.meetings import schedule_meeting
 from bot.reminder_plan import STOCKHOLM, add_months, first_allowed, reminder_times
 from bot.reminders import ReminderWorker, record_status
-from bot.sms_queue import list_for_meeting, opt_out
+from bot.sms_queue import is_opted_out, list_for_meeting, opt_out, purge_old
 from tests.fake_twilio import FakeTwilio
 from tests.sms_support import PARENT, make_case, plan, twilio_sender
 
@@ -179,3 +179,20 @@ def test_updates_written_at_night_wait_for_the_morning_unless_too_late() -> None
     ]
     day = sthlm(2026, 11, 24, 12, 0)
     assert first_allowed(day, before=sthlm(2026, 11, 26, 10, 0)) == day
+
+
+async def test_old_finished_sms_are_purged_but_opt_outs_stay(sessions, clock, worker, fake):
+    meeting_id = await _meeting(sessions, clock, sthlm(2026, 11, 26, 10, 0))
+    async with sessions() as session:
+        await opt_out(session=session, phone=PARENT, now=clock())
+        await session.commit()
+    clock.advance(days=1)
+    await worker.run_once()  # one sent, one opted out; two still pending
+    clock.advance(days=181)
+    async with sessions() as session:
+        removed = await purge_old(session=session, now=clock(), retention_days=180)
+        await session.commit()
+        assert removed == 2
+        assert await is_opted_out(session=session, phone=PARENT)
+    # The 2 h reminders were never due yet: unfinished rows are kept whatever their age.
+    assert await _statuses(sessions, meeting_id) == ["pending", "pending"]
