@@ -122,6 +122,14 @@ def test_service_of_another_municipality_is_never_shown(matcher: Matcher) -> Non
     assert names(matcher, "fritid med kompisar", municipality="Osby")[0] == "Fritidsgården Osby"
 
 
+def test_degerfors_service_is_never_shown_in_kristianstad(matcher: Matcher) -> None:
+    for text in ("Elevhälsan", "skolfrånvaro kurator", "vi bor i Kristianstad, skolfrånvaro", ""):
+        for kw in ({"municipality": "Kristianstad"}, {}):
+            if not kw and "Kristianstad" not in text:
+                continue
+            assert "Elevhälsan" not in names(matcher, text, **kw), (text, kw)
+
+
 def test_municipality_named_in_text_wins_over_the_given_one(matcher: Matcher) -> None:
     result = matcher.match(Query("vi bor i Osby, fritid för kompisar?", municipality="Degerfors"))
     assert result.municipality == "Osby"
