@@ -30,7 +30,14 @@ from admin.auth import Principal
 from admin.hsds_sync import ImportItem, ImportReport
 from admin.validation import Problems, check_service, normalise_phone, validate_as
 from directory import crud
-from directory.models import ContactKind, ContactPoint, Organization, Service, ServiceCreate
+from directory.models import (
+    ContactKind,
+    ContactPoint,
+    Organization,
+    OrganizationCreate,
+    Service,
+    ServiceCreate,
+)
 
 LIST_COLUMNS = ("municipalities", "languages", "categories", "keywords", "phones")
 INT_COLUMNS = ("min_age", "max_age")
@@ -133,17 +140,21 @@ async def plan_csv(
         phones = changes.pop("phones", None)
         base = service.model_dump(include=set(ServiceCreate.model_fields)) if service else {}
         merged = {**base, **changes}
-        if service is None and "scope" not in changes and not merged.get("municipalities"):
-            merged["scope"] = "national"
         data = validate_as(ServiceCreate, merged, local)
         values = check_service(data.model_dump(), local) if not local.errors else merged
         phones = _phones(phones, local)
+        org_name = row.get("organization") or None
+        if org_name:
+            org_problems = Problems(local.prefix)
+            validate_as(OrganizationCreate, {"name": org_name}, org_problems)
+            for error in org_problems.errors:
+                error["loc"] = [*local.prefix, "organization"]
+            local.errors.extend(org_problems.errors)
         problems.errors.extend(local.errors)
         if local.errors:
             continue
         _authorise(who, number, service, values)
-        org_name = row.get("organization")
-        item = RowPlan(number, service, values, phones, org_name or None)
+        item = RowPlan(number, service, values, phones, org_name)
         item.fields = _changed(item, contacts.get(service.id, []) if service else [], orgs)
         plan.rows.append(item)
         _report(plan.report, item)

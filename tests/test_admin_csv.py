@@ -63,13 +63,19 @@ async def test_real_run_creates_then_changes_by_name(admin_env: AdminEnv) -> Non
 
 async def test_bad_rows_are_named_and_nothing_is_written(admin_env: AdminEnv) -> None:
     sheet = (
-        "name,municipalities,min_age,phones,email\nBra,Degerfors,3,,\nDålig,Gotham,tre,12,nej@\n"
+        "name,municipalities,min_age,phones,email,organization\n"
+        "Bra,Degerfors,3,,,\n"
+        "Dålig,Gotham,tre,12,nej@,\n"
+        "Ingen kommun,,3,,,\n"
+        f"Lång organisation,Degerfors,3,,,{'x' * 300}\n"
     )
     resp = await _import(admin_env, sheet, dry_run=False)
     assert resp.status_code == 422
     locs = [e["loc"] for e in resp.json()["detail"]]
     assert ["body", "row", 3, "min_age"] in locs
     assert ["body", "row", 3, "phones", 0] in locs
+    assert ["body", "row", 4, "municipalities"] in locs
+    assert ["body", "row", 5, "organization"] in locs
     assert await _services(admin_env) == []
     header = await _import(admin_env, "namn,kommun\nx,y\n", dry_run=True)
     assert header.status_code == 422
