@@ -135,7 +135,9 @@ class ConversationCore:
         message = await self._store_parent(session, conversation, inbound, at)
         hint = (inbound.municipality_hint or "").strip()
         if hint and (conversation.municipality is None or parsed.intent is Intent.greet):
-            conversation.municipality = hint[:64]
+            # A poster's deep link or the embedding page; an unknown name is ignored.
+            known = await self._answers.recognise_municipality(hint)
+            conversation.municipality = known or conversation.municipality
         lang = parsed.language
         if lang is None and parsed.intent is Intent.question and len(inbound.text.split()) >= 3:
             lang = detect_language(inbound.text[:MAX_MATCH_CHARS])

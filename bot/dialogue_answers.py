@@ -112,19 +112,25 @@ class Answers:
         turn.conversation.state = State.awaiting_municipality
         return [Reply(text=t("ask_municipality", turn.lang))]
 
+    async def recognise_municipality(self, text: str) -> str | None:
+        """The municipality's proper name when the directory's resolver knows it."""
+        result = await self.match(Query(text=text[:200]), limit=1)
+        return (
+            result.municipality if result.municipality_source == MunicipalitySource.text else None
+        )
+
     async def set_municipality(self, turn: Turn, text: str) -> list[Reply]:
         """Take the municipality only when the directory's resolver recognises it."""
-        result = await self.match(Query(text=text[:200]), limit=1)
-        recognised = result.municipality_source == MunicipalitySource.text
-        if not recognised:
+        name = await self.recognise_municipality(text)
+        if name is None:
             if turn.conversation.state == State.awaiting_municipality:
                 # Not a municipality after all: treat it as the question it probably is.
                 turn.conversation.state = State.idle
                 return await self.answer(turn)
             return [Reply(text=t("municipality_unclear", turn.lang))]
-        turn.conversation.municipality = result.municipality[:64]
+        turn.conversation.municipality = name[:64]
         turn.conversation.state = State.idle
-        return [Reply(text=t("municipality_set", turn.lang, municipality=result.municipality))]
+        return [Reply(text=t("municipality_set", turn.lang, municipality=name))]
 
 
 def _age_matters(result: MatchResult) -> bool:

@@ -364,3 +364,9 @@ def test_messages_are_read_the_way_people_write_them(text: str, intent: str) -> 
     from bot.intents import classify
 
     assert classify(text).intent == intent
+
+
+async def test_an_unknown_channel_hint_is_ignored(core, sessions) -> None:
+    [reply] = await core.handle(msg("skola oro", municipality_hint="Atlantis"))
+    assert "Svaren gäller Degerfors" in reply.text
+    assert (await conversation(sessions)).municipality is None
