@@ -27,6 +27,7 @@ from admin.models import Role
 # Ten failed attempts per minute from one address, then 429 until the window clears.
 MAX_FAILURES = 10
 FAILURE_WINDOW = timedelta(minutes=1)
+MAX_TRACKED_CLIENTS = 10_000
 # Refresh last_used_at at most this often, so reads do not write on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
@@ -81,7 +82,14 @@ class FailureLimiter:
         return max(1, ceil((times[0] + self.window - now).total_seconds()))
 
     def fail(self, client: str, now: datetime) -> None:
+        if len(self._failures) >= MAX_TRACKED_CLIENTS:
+            self._sweep(now)  # many addresses failing once must not grow memory forever
         self._prune(client, now).append(now)
+
+    def _sweep(self, now: datetime) -> None:
+        for client in list(self._failures):
+            if not self._prune(client, now):
+                del self._failures[client]
 
     def _prune(self, client: str, now: datetime) -> deque[datetime]:
         times = self._failures.setdefault(client, deque())
