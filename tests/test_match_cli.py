@@ -80,3 +80,25 @@ def test_the_installed_command_answers_jsonl_on_a_fresh_database(tmp_path: Path)
     assert answers[1]["urgent"] is True
     assert answers[1]["results"][0]["name"] == "SOS Alarm 112"
     assert answers[2]["error"] and answers[2]["results"] == []
+
+
+def test_single_question_prints_json_and_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fg.db'}")
+    assert main(["match", "vi bor i Osby och vår son har autism", "--age", "6", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["municipality"] == "Osby" and answer["age"] == 6
+    assert answer["results"][0]["name"] == "Barn- och ungdomshabiliteringen"
+    assert main(["match", "min son skolkar", "--municipality", "Degerfors"]) == 0
+    text = capsys.readouterr().out
+    assert "Kommun: Degerfors" in text and "1. Elevhälsan" in text
+
+
+def test_missing_question_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    assert main(["match"]) == 2
+    assert "skriv en fråga" in capsys.readouterr().err
