@@ -188,8 +188,11 @@ class Vocabulary:
         return stem(seg[:-1])  # it was accepted with a linking letter
 
     def correct(self, word: str, *, cutoff: float = 84.0) -> str | None:
-        """The nearest known word for an unknown one of 5+ letters, or None."""
-        if len(word) < 5 or word.isdigit() or self.knows(word):
+        """The nearest known word for an unknown one of 6+ letters, or None.
+
+        Shorter words are too often other real words one letter away ("ficka", "flicka").
+        """
+        if len(word) < 6 or word.isdigit() or self.knows(word):
             return None
         if word not in self._typo_cache:
             pool = [

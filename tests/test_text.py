@@ -73,5 +73,5 @@ def test_typos_map_to_the_nearest_known_word(vocab: Vocabulary) -> None:
 
 def test_typo_correction_leaves_known_short_and_far_words(vocab: Vocabulary) -> None:
     assert vocab.correct("kurator") is None  # known already
-    assert vocab.correct("kura") is None  # under five letters
+    assert vocab.correct("kurtr") is None  # under six letters: too many real words nearby
     assert vocab.correct("zebra") is None
