@@ -78,6 +78,7 @@ STOP_WORDS: frozenset[str] = frozenset(
 )
 
 _stemmer = snowballstemmer.stemmer("swedish")
+MAX_COMPOUND = 40  # longer "words" are noise (a pasted hash, a held-down key), not compounds
 
 
 def fold(text: str) -> str:
@@ -158,8 +159,8 @@ class Vocabulary:
 
     def split(self, word: str) -> tuple[str, ...]:
         """Stems of the known parts of a compound ("skolfranvaro" -> ("skol", "franvaro"))."""
-        if len(word) < 7 or word.isdigit():
-            return ()
+        if not 7 <= len(word) <= MAX_COMPOUND or word.isdigit():
+            return ()  # the split is quadratic in the length: a 10,000-letter "word" is not one
         if word not in self._split_cache:
             self._split_cache[word] = self._split(word)
         return self._split_cache[word]
@@ -192,7 +193,7 @@ class Vocabulary:
 
         Shorter words are too often other real words one letter away ("ficka", "flicka").
         """
-        if len(word) < 6 or word.isdigit() or self.knows(word):
+        if not 6 <= len(word) <= MAX_COMPOUND or word.isdigit() or self.knows(word):
             return None
         if word not in self._typo_cache:
             pool = [
