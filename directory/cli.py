@@ -48,10 +48,12 @@ def run_match(args: argparse.Namespace) -> int:
     matcher = asyncio.run(_load_matcher(Settings()))
     limit = max(1, args.limit)
     if args.jsonl:
-        _utf8(sys.stdin, sys.stdout)
+        _utf8(sys.stdin, encoding="utf-8-sig")  # a leading BOM is not part of line 1
+        _utf8(sys.stdout)
         answer_lines(matcher, sys.stdin, sys.stdout, limit=limit)
         return 0
     result = matcher.match(Query(args.text, args.municipality, args.age), limit=limit)
+    _utf8(sys.stdout)
     if args.json:
         print(json.dumps(result_json(result), ensure_ascii=False, indent=2))
     else:
@@ -79,10 +81,10 @@ async def _load_matcher(settings: Settings) -> Matcher:
         await engine.dispose()
 
 
-def _utf8(*streams: TextIO) -> None:
-    for stream in streams:
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(encoding="utf-8", errors="replace")
+def _utf8(stream: TextIO, *, encoding: str = "utf-8") -> None:
+    """Swedish text must not depend on the caller's locale (LANG=C pipes)."""
+    if hasattr(stream, "reconfigure"):
+        stream.reconfigure(encoding=encoding, errors="replace")
 
 
 def result_json(result: MatchResult) -> dict[str, Any]:
