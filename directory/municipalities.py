@@ -218,6 +218,8 @@ class MunicipalityResolver:
                 continue
             rank = self._rank(tokens, i, i + width)
             if self._accepted(key, tokens[i], rank=rank, exact=exact):
+                if key in self._ambiguous and not self._cued_before(tokens, i, i + width):
+                    continue
                 return _Mention(name, i, rank), width
         return None, 1
 
@@ -231,11 +233,11 @@ class MunicipalityResolver:
             return self._index[stem], True
         return self._fuzzy(key), False
 
-    def _rank(self, tokens: list[_Token], start: int, end: int) -> int:
+    def _rank(self, tokens: list[_Token], start: int, end: int, *, look_after: bool = True) -> int:
         cues = self._cues
         before1 = tokens[start - 1].lower if start >= 1 else ""
         before2 = " ".join(t.lower for t in tokens[max(0, start - 2) : start])
-        after = tokens[end].lower if end < len(tokens) else ""
+        after = tokens[end].lower if end < len(tokens) and look_after else ""
         if before2 in cues.past_before or before1 in cues.past_before:
             return _RANK_PAST
         if before2 in cues.now_before or before1 in cues.now_before or after in cues.now_after:
@@ -244,6 +246,14 @@ class MunicipalityResolver:
             window = {t.lower for t in tokens[max(0, start - 5) : start]}
             return _RANK_NOW if window & cues.now_verbs else _RANK_WHERE
         return _RANK_PLAIN
+
+    def _cued_before(self, tokens: list[_Token], start: int, end: int) -> bool:
+        """Ordinary-word names cued only by a following "här" also need a capital ("vara här")."""
+        after = tokens[end].lower if end < len(tokens) else ""
+        if after not in self._cues.now_after or after.startswith(("kommun", "municipality")):
+            return True
+        rank = self._rank(tokens, start, end, look_after=False)
+        return rank != _RANK_PLAIN or tokens[start].capitalised
 
     def _accepted(self, key: str, first: _Token, *, rank: int, exact: bool) -> bool:
         """Ordinary-word names and typo matches need a cue; a capital helps ordinary words."""

@@ -63,6 +63,7 @@ def test_find_in_text(resolver: MunicipalityResolver, text: str, expected: str) 
         "cyklarna står i boden",
         "hon har en ny leksak",
         "ta med en hammare",
+        "han kommer inte att vara här imorgon",
         "",
         "😀😀",
         "1234567",
