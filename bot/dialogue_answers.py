@@ -49,7 +49,8 @@ class Answers:
         if not result.confident:
             intro = t("not_confident", turn.lang)
         intro = intro or t("intro_results", turn.lang)
-        return self._page(turn, hits, first=1, intro=intro, notes=notes)
+        more = len(result.hits) > len(hits)
+        return self._page(turn, hits, first=1, intro=intro, notes=notes, more=more)
 
     async def refine_age(self, turn: Turn, age: int) -> list[Reply]:
         """The parent told the child's age: answer the last question again for that age."""
@@ -65,10 +66,12 @@ class Answers:
         return [*replies, self._first_page(turn, result, intro)]
 
     def _page(
-        self, turn: Turn, hits: list[Hit], *, first: int, intro: str, notes: list[str]
+        self, turn: Turn, hits: list[Hit], *, first: int, intro: str, notes: list[str], more: bool
     ) -> Reply:
         turn.remember(shown=first - 1 + len(hits), focus=list(range(first, first + len(hits))))
-        return services_reply(hits, first_number=first, lang=turn.lang, intro=intro, notes=notes)
+        return services_reply(
+            hits, first_number=first, lang=turn.lang, intro=intro, notes=notes, more=more
+        )
 
     async def _rematch(self, turn: Turn, limit: int) -> list[Hit]:
         """The last question's results again (the directory is cached, so this is cheap)."""
@@ -80,11 +83,12 @@ class Answers:
         if not turn.ctx.get("query"):
             return [Reply(text=t("nothing_yet", turn.lang))]
         shown = int(turn.ctx.get("shown", 0))
-        hits = (await self._rematch(turn, shown + PAGE))[shown : shown + PAGE]
+        found = await self._rematch(turn, shown + PAGE + 1)  # one extra: are there more?
+        hits = found[shown : shown + PAGE]
         if not hits:
             return [offer_person(turn, "no_more")]
-        intro = t("intro_more", turn.lang)
-        return [self._page(turn, hits, first=shown + 1, intro=intro, notes=[])]
+        intro, more = t("intro_more", turn.lang), len(found) > shown + PAGE
+        return [self._page(turn, hits, first=shown + 1, intro=intro, notes=[], more=more)]
 
     async def detail(self, turn: Turn, number: int) -> list[Reply]:
         """Service `number` as listed (numbering continues over "fler" pages)."""

@@ -55,19 +55,25 @@ def service_block(number: int, card: ServiceCard, lang: str) -> str:
 
 
 def services_reply(
-    hits: list[Hit], *, first_number: int, lang: str, intro: str, notes: list[str]
+    hits: list[Hit],
+    *,
+    first_number: int,
+    lang: str,
+    intro: str,
+    notes: list[str],
+    more: bool = True,
 ) -> Reply:
-    """A numbered list of services with detail, "fler" and handoff buttons."""
+    """A numbered list of services with detail, "fler" (when there are more) and handoff
+    buttons."""
     blocks = [service_block(first_number + i, h.service, lang) for i, h in enumerate(hits)]
     text = "\n\n".join([intro, *blocks, *notes, t("follow_up_hint", lang)])
     buttons = [
         Button(label=str(first_number + i), action=f"detail:{first_number + i}")
         for i in range(len(hits))
     ]
-    buttons += [
-        Button(label=t("btn_more", lang), action="more"),
-        Button(label=t("btn_handoff", lang), action="handoff"),
-    ]
+    if more:
+        buttons.append(Button(label=t("btn_more", lang), action="more"))
+    buttons.append(Button(label=t("btn_handoff", lang), action="handoff"))
     refs = [ServiceRef(id=h.service.id, name=h.service.name) for h in hits]
     return Reply(text=text, buttons=buttons, services=refs)
 

@@ -102,6 +102,7 @@ async def test_follow_ups_more_detail_cost_thanks(core) -> None:
     [more] = await core.handle(msg("fler"))
     assert more.text.startswith("Här är fler förslag")
     assert "4. " in more.text and more.buttons[0].action == "detail:4"
+    assert [b.action for b in more.buttons] == ["detail:4", "detail:5", "handoff"]  # the last
     [detail] = await core.handle(msg("3"))
     assert detail.services[0].name == "Elevhälsan"
     assert "E-post: eh@x.test" in detail.text and "vardagar 8-16" in detail.text
@@ -116,7 +117,8 @@ async def test_follow_ups_more_detail_cost_thanks(core) -> None:
 
 
 async def test_more_runs_out_and_offers_a_person(core) -> None:
-    await core.handle(msg("alkohol"))  # one hit only
+    [only] = await core.handle(msg("alkohol"))  # one hit only: no "Fler" button
+    assert [b.action for b in only.buttons] == ["detail:1", "handoff"]
     [reply] = await core.handle(msg("fler"))
     assert "inga fler" in reply.text and reply.buttons[0].action == "handoff"
 
