@@ -175,7 +175,7 @@ class Matcher:
             for term, weight in q.weights.items():
                 postings = shard.get(term)
                 if postings is not None:
-                    for doc, contrib in zip(postings.docs, postings.contribs, strict=True):
+                    for doc, contrib in zip(*postings, strict=True):
                         acc[doc] += weight * contrib
         phrases = self.index.phrases
         keys = [*q.weights, *{VERBATIM + s for s in q.stems}]
