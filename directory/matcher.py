@@ -183,6 +183,7 @@ class Matcher:
             for phrase in phrases.get(key, ()):
                 if phrase.found_in(q) and self.fits(phrase.doc, place=place, age=age):
                     acc[phrase.doc] += phrase.bonus
+                    q.phrases.setdefault(phrase.doc, []).append(phrase.label)
         fits = self.fits
         best = heapq.nlargest(
             limit, ((raw, doc) for doc, raw in acc.items() if fits(doc, place=place, age=age))
@@ -190,14 +191,14 @@ class Matcher:
         return [(doc, raw) for raw, doc in best]
 
     def reason_words(self, doc: int, q: QueryTerms, *, top: int = 3) -> list[str]:
-        """The service's own words that matched best, for the hit's reason."""
+        """The service's own keywords and words that matched best, for the hit's reason."""
         contribution = self.index.contribution
         scored = sorted(
             ((w * contribution(t, doc), t) for t, w in q.weights.items()), reverse=True
         )
-        scored = [(c, t) for c, t in scored if c > 0]
-        shown = (self.index.display[doc].get(t, t) for _, t in scored)
-        return list(dict.fromkeys(s.lower() if not s.isupper() else s for s in shown))[:top]
+        shown = [self.index.display[doc].get(t, t) for c, t in scored if c > 0]
+        found = [*q.phrases.get(doc, ()), *shown]
+        return list(dict.fromkeys(s if s.isupper() else s.lower() for s in found))[:top]
 
 
 class _Assembler:

@@ -24,6 +24,7 @@ class QueryTerms:
     weights: dict[str, float] = field(default_factory=dict)
     where: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     stems: tuple[str, ...] = ()  # every word's stem, stop words too (for verbatim phrases)
+    phrases: dict[int, list[str]] = field(default_factory=dict)  # service -> keywords found
 
     def add(self, term: str, weight: float, pos: int) -> None:
         self.weights[term] = max(self.weights.get(term, 0.0), weight)
