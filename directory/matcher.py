@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from directory.facts import detect_language, extract_age
+from directory.hits import MIN_RESULTS, HitList
 from directory.inverted import VERBATIM, Index, build_index, card_fields, served_places
-from directory.matching import Hit, MatchResult, MunicipalitySource, Query, ServiceCard
+from directory.matching import MatchResult, MunicipalitySource, Query, ServiceCard
 from directory.query import QueryTerms, analyse
 from directory.synonyms import SynonymTable
 from directory.text import Vocabulary, fold, words
@@ -27,7 +28,6 @@ from directory.urgency import NOT_URGENT, Urgency, detect_urgency
 # whether the directory has 8 services or 10,000.
 SCALE_PER_IDF = 1.8
 CONFIDENT_SCORE = 45.0
-MIN_RESULTS = 3
 
 
 class Resolver(Protocol):
@@ -139,7 +139,7 @@ class Matcher:
         place = fold(municipality)
         ranked = self._ranked(q, place=place, age=age, limit=limit)
         confident = bool(ranked) and self.score(ranked[0][1]) >= CONFIDENT_SCORE
-        assembler = _Assembler(self, q, english=english, place=place, age=age)
+        assembler = HitList(self, q, english=english, place=place, age=age)
         hits = assembler.assemble(ranked, urgency=urgency, confident=confident, limit=limit)
         return MatchResult(
             hits=hits,
@@ -199,63 +199,3 @@ class Matcher:
         shown = [self.index.display[doc].get(t, t) for c, t in scored if c > 0]
         found = [*q.phrases.get(doc, ()), *shown]
         return list(dict.fromkeys(s if s.isupper() else s.lower() for s in found))[:top]
-
-
-class _Assembler:
-    """Builds the ordered hit list: urgent services, coordinator, ranking, then fill-ins."""
-
-    def __init__(
-        self, matcher: Matcher, q: QueryTerms, *, english: bool, place: str, age: int | None
-    ) -> None:
-        self.m, self.q, self.english = matcher, q, english
-        self.place, self.age = place, age
-        self.hits: list[Hit] = []
-        self.seen: set[int] = set()
-
-    def _add(self, doc: int, score: float, reason: str) -> None:
-        if doc not in self.seen:
-            self.seen.add(doc)
-            self.hits.append(Hit(self.m.cards[doc], score, reason))
-
-    def _say(self, sv: str, en: str) -> str:
-        return en if self.english else sv
-
-    def assemble(
-        self,
-        ranked: list[tuple[int, float]],
-        *,
-        urgency: Urgency,
-        confident: bool,
-        limit: int,
-    ) -> list[Hit]:
-        fits = self._fits
-        if urgency.urgent:
-            for name in urgency.services:
-                for doc in (d for d in self.m.by_name.get(fold(name), ()) if fits(d)):
-                    self._add(doc, 100.0, self._say("akut läge: ring nu", "emergency: call now"))
-        best = self.m.score(ranked[0][1]) if ranked else 0.0
-        if not confident:
-            for doc in (d for d in self.m.by_name.get(self.m.coordinator, ()) if fits(d)):
-                why = self._say(
-                    "ingen säker träff: vi hjälper dig vidare", "no sure match: we guide you"
-                )
-                self._add(doc, best, why)
-        for doc, raw in ranked:
-            matched = ", ".join(self.m.reason_words(doc, self.q))
-            self._add(doc, self.m.score(raw), self._say("matchar: ", "matches: ") + matched)
-            if len(self.hits) >= limit:
-                break
-        self._fill(limit=MIN_RESULTS)
-        return self.hits[:limit]
-
-    def _fits(self, doc: int) -> bool:
-        return self.m.fits(doc, place=self.place, age=self.age)
-
-    def _fill(self, *, limit: int) -> None:
-        """Fewer than `limit` matches: add other services that serve this family."""
-        by_place = self.m.by_place
-        for doc in [*by_place.get(self.place, ()), *by_place.get(None, ())]:
-            if len(self.hits) >= limit:
-                return
-            if self._fits(doc):
-                self._add(doc, 0.0, self._say("fler förslag", "more options"))
