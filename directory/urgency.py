@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -247,9 +247,13 @@ def _unreal_sentences(text: str, rules: UrgencyRules) -> set[int]:
 # --- situations --------------------------------------------------------------------------
 
 
-def _holds(situation: Situation, found: dict[str, set[int]]) -> bool:
-    sets = [found.get(concept, set()) for concept in situation.concepts]
-    if not all(sets) or any(found.get(concept) for concept in situation.absent):
+def _holds(situation: Situation, live: Callable[[str], set[int]]) -> bool:
+    sets: list[set[int]] = []
+    for concept in situation.concepts:  # in order, so a missing first concept costs one scan
+        sets.append(live(concept))
+        if not sets[-1]:
+            return False
+    if any(live(concept) for concept in situation.absent):
         return False
     if situation.window is None:
         return True
@@ -268,12 +272,16 @@ def detect_urgency(text: str, rules: UrgencyRules) -> Urgency:
         return NOT_URGENT
     clauses = _clauses(prepared)
     unreal = _unreal_sentences(prepared, rules)
-    needed = {c for situation in rules.situations for c in situation.concepts + situation.absent}
-    found = {
-        concept: _live_sentences(prepared, concept, clauses, rules) - unreal for concept in needed
-    }
+    found: dict[str, set[int]] = {}
+
+    def live(concept: str) -> set[int]:
+        # Concepts are scanned lazily and once: most messages stop at the first concept.
+        if concept not in found:
+            found[concept] = _live_sentences(prepared, concept, clauses, rules) - unreal
+        return found[concept]
+
     for situation in rules.situations:
-        if _holds(situation, found):
+        if _holds(situation, live):
             services = rules.services.get(situation.kind, ())
             return Urgency(True, situation.kind, situation.reason, services)
     return NOT_URGENT
