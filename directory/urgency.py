@@ -67,7 +67,7 @@ class UrgencyRules:
     situations: tuple[Situation, ...]
     neutralise: re.Pattern[str]  # idioms, blanked before matching
     negations: frozenset[str]
-    never_negated: frozenset[str]  # concepts such as times, where "inte" nearby means nothing
+    never_negated: frozenset[str]  # context (times, places): no negation or hypothetical applies
     not_negating: frozenset[str]
     words_before: int
     words_after: int
@@ -211,11 +211,14 @@ def _negated(text: str, clause: _Span, match: re.Match[str], rules: UrgencyRules
     return any(word in rules.negations for word in after)
 
 
-def _blocked_clause(text: str, clause: _Span, match: re.Match[str], rules: UrgencyRules) -> bool:
+def _blocked_clause(
+    text: str, clause: _Span, match: re.Match[str], rules: UrgencyRules, *, context: bool
+) -> bool:
     body = text[clause.start : clause.end]
     if rules.emergency_question.search(body):
         return True
-    if rules.hypothetical.search(text[clause.start : match.start()]):
+    # Times and places keep their meaning in a condition ("om hon inte betalar ikväll").
+    if not context and rules.hypothetical.search(text[clause.start : match.start()]):
         return True
     # The past and habits ("när hon inte får som hon vill") unless "now" is said too.
     over = rules.past.search(body) or rules.habitual.search(body)
@@ -227,12 +230,12 @@ def _live_sentences(
 ) -> set[int]:
     """Sentence numbers where the concept has a live (unblocked) match."""
     live: set[int] = set()
-    negatable = concept not in rules.never_negated
+    context = concept in rules.never_negated
     for match in rules.lexicon[concept].finditer(text):
         clause = _clause_at(clauses, match.start())
-        if negatable and _negated(text, clause, match, rules):
+        if not context and _negated(text, clause, match, rules):
             continue
-        if _blocked_clause(text, clause, match, rules):
+        if _blocked_clause(text, clause, match, rules, context=context):
             continue
         live.add(clause.index)
     return live
