@@ -67,7 +67,7 @@ class UrgencyRules:
     situations: tuple[Situation, ...]
     neutralise: re.Pattern[str]  # idioms, blanked before matching
     negations: frozenset[str]
-    never_negated: frozenset[str]  # context (times, places): no negation or hypothetical applies
+    context: frozenset[str]  # times, places, menace: no negation or hypothetical applies
     not_negating: frozenset[str]
     words_before: int
     words_after: int
@@ -99,7 +99,7 @@ class UrgencyRules:
             neutralise=_compile(_flatten(data.get("neutralise", {}))),
             negations=frozenset(negation["words"]),
             not_negating=frozenset(negation.get("not_negating", [])),
-            never_negated=frozenset(negation.get("not_negated_concepts", [])),
+            context=frozenset(negation.get("context_concepts", [])),
             words_before=negation.get("words_before", 3),
             words_after=negation.get("words_after", 1),
             past=_compile(blockers["past"]),
@@ -230,7 +230,7 @@ def _live_sentences(
 ) -> set[int]:
     """Sentence numbers where the concept has a live (unblocked) match."""
     live: set[int] = set()
-    context = concept in rules.never_negated
+    context = concept in rules.context
     for match in rules.lexicon[concept].finditer(text):
         clause = _clause_at(clauses, match.start())
         if not context and _negated(text, clause, match, rules):

@@ -151,7 +151,7 @@ def test_rules_file_is_consistent(rules: UrgencyRules) -> None:
         assert set(situation.concepts) | set(situation.absent) <= concepts, situation
         assert rules.services.get(situation.kind), situation.kind
         assert rules.services[situation.kind][0] == "SOS Alarm 112"
-    assert rules.never_negated <= concepts
+    assert rules.context <= concepts
 
 
 def test_services_are_in_the_bundled_directory(rules: UrgencyRules) -> None:
