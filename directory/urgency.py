@@ -67,7 +67,7 @@ class UrgencyRules:
     situations: tuple[Situation, ...]
     neutralise: re.Pattern[str]  # idioms, blanked before matching
     negations: frozenset[str]
-    context: frozenset[str]  # times, places, menace: no negation or hypothetical applies
+    context: frozenset[str]  # times, places, menace: no negation, hypothetical or habit applies
     not_negating: frozenset[str]
     words_before: int
     words_after: int
@@ -217,11 +217,12 @@ def _blocked_clause(
     body = text[clause.start : clause.end]
     if rules.emergency_question.search(body):
         return True
-    # Times and places keep their meaning in a condition ("om hon inte betalar ikväll").
+    # Times and places keep their meaning in a condition or a habit ("om hon inte betalar
+    # ikväll", "han brukar gå till kompisen").
     if not context and rules.hypothetical.search(text[clause.start : match.start()]):
         return True
     # The past and habits ("när hon inte får som hon vill") unless "now" is said too.
-    over = rules.past.search(body) or rules.habitual.search(body)
+    over = rules.past.search(body) or (not context and rules.habitual.search(body))
     return bool(over) and not rules.now.search(body)
 
 
