@@ -28,6 +28,17 @@ pytest_plugins = ["tests.fake_telegram"]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the HSDS zip upload serializer before any schemathesis schema is loaded.
+
+    schemathesis remembers which media types it can serialize; registering inside one test
+    is too late when another schemathesis test ran first.
+    """
+    from schemathesis.transport.requests import REQUESTS_TRANSPORT, binary_serializer
+
+    REQUESTS_TRANSPORT.serializer("application/zip")(binary_serializer)
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip with a clear reason, or fail in CI where every service must be present."""
     if REQUIRE_SERVICES:
