@@ -4,7 +4,7 @@ Runs the real path: an in-memory SQLite database seeded with the bundled directo
 DirectoryIndex, then Matcher.match for every line. Prints top-1, top-3, urgent recall and
 precision, and the misses.
 
-  .venv/bin/python bench/eval_dev.py [path.jsonl ...]   (default: /work/shared/eval/dev.jsonl)
+  .venv/bin/python bench/eval_dev.py [path.jsonl ...]   (default: ../shared/eval/dev.jsonl)
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from directory.matching import Query
 from directory.seed import seed_bundled_directory
 from directory.text import fold
 
-DEV = Path("/work/shared/eval/dev.jsonl")
+DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 
 
 def same_name(a: str) -> str:
