@@ -29,7 +29,11 @@ from rapidfuzz.distance import OSA
 from directory.facts import fold
 
 _SENTENCE_SPLIT = re.compile(r"[.!?\n]+")
-_CLAUSE_SPLIT = re.compile(r"[,;:()]+|\s(?:men|but|fast|utom)\s")
+# "och/and" + a new subject starts a new clause: "unless he pays" must not reach "and he's...".
+_CLAUSE_SPLIT = re.compile(
+    r"[,;:()]+|\s(?:men|but|fast|utom)\s"
+    r"|\s(?:och|o|and)\s(?=(?:han|hon|hen|jag|vi|de|dom|he|she|i|we|they)(?:'s|'m|'re)?\s)"
+)
 _TOKEN = re.compile(r"\w+")
 _WORD = re.compile(r"[\w']+")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
