@@ -32,6 +32,33 @@ async def directory_changed(ctx: AppContext) -> None:
     ctx.directory.invalidate()
 
 
+async def _audit_and_commit(
+    *,
+    session: AsyncSession,
+    ctx: AppContext,
+    who: Principal,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    before: Any,
+    after: Any,
+    at: Any,
+) -> None:
+    """Every write ends the same way: audit entry, commit, tell the matcher."""
+    await audit.record(
+        session=session,
+        actor_id=who.user_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        before=before,
+        after=after,
+        at=at,
+    )
+    await session.commit()
+    await directory_changed(ctx)
+
+
 async def load(*, session: AsyncSession, model: type[Row], row_id: str, resource_type: str) -> Row:
     row = await get_row(session=session, model=model, row_id=row_id)
     if row is None:
@@ -49,9 +76,10 @@ async def create(
     row.updated_at = now  # type: ignore[attr-defined]
     session.add(row)
     await session.flush()
-    await audit.record(
+    await _audit_and_commit(
         session=session,
-        actor_id=who.user_id,
+        ctx=ctx,
+        who=who,
         action="create",
         resource_type=resource_type,
         resource_id=row.id,  # type: ignore[attr-defined]
@@ -59,8 +87,6 @@ async def create(
         after=row,
         at=now,
     )
-    await session.commit()
-    await directory_changed(ctx)
     return row
 
 
@@ -100,9 +126,10 @@ async def change(
     row.updated_at = now  # type: ignore[attr-defined]
     session.add(row)
     await session.flush()
-    await audit.record(
+    await _audit_and_commit(
         session=session,
-        actor_id=who.user_id,
+        ctx=ctx,
+        who=who,
         action=action,
         resource_type=resource_type,
         resource_id=row_id,
@@ -110,8 +137,6 @@ async def change(
         after=row,
         at=now,
     )
-    await session.commit()
-    await directory_changed(ctx)
     return row
 
 
@@ -134,9 +159,10 @@ async def remove(
         raise stale(expected + 1)
     before = audit.snapshot(row)
     await session.delete(row)
-    await audit.record(
+    await _audit_and_commit(
         session=session,
-        actor_id=who.user_id,
+        ctx=ctx,
+        who=who,
         action="delete",
         resource_type=resource_type,
         resource_id=row_id,
@@ -144,6 +170,4 @@ async def remove(
         after=None,
         at=utc_now(ctx),
     )
-    await session.commit()
-    await directory_changed(ctx)
     return row
