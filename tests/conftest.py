@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,6 +27,18 @@ REQUIRE_SERVICES = os.environ.get("FG_REQUIRE_SERVICES") == "1"
 # Fixtures of the fake servers (fake_telegram ...), available to every test.
 pytest_plugins = ["tests.fake_telegram"]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # screenshots
+# As root with no network: no sandbox, and no background calls home that the machine refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:

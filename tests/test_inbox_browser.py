@@ -14,7 +14,6 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -29,20 +28,10 @@ from bot.case_models import CaseStatus, SupportCase
 from bot.clock import FakeClock
 from bot.dto import Channel
 from bot.settings import Settings
+from tests.conftest import ARTIFACTS, CHROMIUM_ARGS
 from tests.fake_telegram import FakeTelegram, TelegramUser
 from tests.inbox_support import PASSWORD, add_coordinator, open_parent_case
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PARENT = 424242
 QUESTION = "Min son är 12 år och vill inte gå till skolan, han har ont i magen varje morgon"
 REPLY = "Hej! Jag heter Anna och är samordnare i Degerfors. Passar det att jag ringer i morgon?"

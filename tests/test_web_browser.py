@@ -24,18 +24,7 @@ from bot.db import create_all, make_engine, make_session_factory
 from bot.models import Author
 from bot.settings import Settings
 from directory.models import utcnow
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.conftest import ARTIFACTS, CHROMIUM_ARGS
 
 
 def _serve(server: uvicorn.Server, sock: socket.socket, url: str) -> None:
