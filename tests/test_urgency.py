@@ -14,7 +14,12 @@ CASES = Path(__file__).parent / "data" / "urgency_cases.jsonl"
 # before the rules were read); their "kind" labels are the writer's own, not detector kinds.
 HELD_OUT = [
     Path(__file__).parent / "data" / name
-    for name in ("urgency_blind.jsonl", "urgency_probe2.jsonl", "urgency_probe3.jsonl")
+    for name in (
+        "urgency_blind.jsonl",
+        "urgency_probe2.jsonl",
+        "urgency_probe3.jsonl",
+        "urgency_probe4.jsonl",
+    )
 ]
 
 
