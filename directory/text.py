@@ -73,7 +73,7 @@ STOP_WORDS: frozenset[str] = frozenset(
     what who whom whose how why when where which there here have has had can could would
     should will shall may might must not no yes so very just also about from by as if than
     then too some any all into out up down over again hi hello please thanks thank dont
-    im ive its
+    im ive its myself yourself himself herself itself ourselves themselves
     """.split()  # noqa: SIM905
 )
 
