@@ -49,6 +49,8 @@ class Answers:
         if not result.confident:
             intro = t("not_confident", turn.lang)
         intro = intro or t("intro_results", turn.lang)
+        if not result.urgent and result.extras.get("caution"):
+            intro = f"{t('caution', turn.lang)}\n\n{intro}"
         more = len(result.hits) > len(hits)
         return self._page(turn, hits, first=1, intro=intro, notes=notes, more=more)
 

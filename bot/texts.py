@@ -112,6 +112,7 @@ _SV: dict[str, str] = {
         "Förlåt, något gick fel hos mig. Försök igen om en stund. "
         "Är någon i fara just nu: ring 112."
     ),
+    "caution": "Är någon i fara just nu: ring 112 direkt.",
     "btn_more": "Fler",
     "btn_handoff": "Prata med en person",
     "btn_yes": "Ja",
@@ -228,6 +229,7 @@ _EN: dict[str, str] = {
         "Sorry, something went wrong on my side. Please try again in a while. "
         "If someone is in danger right now: call 112."
     ),
+    "caution": "If someone is in danger right now: call 112 at once.",
     "btn_more": "More",
     "btn_handoff": "Talk to a person",
     "btn_yes": "Yes",

@@ -149,7 +149,11 @@ class Matcher:
             municipality_source=source,
             age=age,
             urgent_reason=urgency.reason if urgency.urgent else "",
-            extras={"language": "en" if english else "sv", "urgent_kind": urgency.kind},
+            extras={
+                "language": "en" if english else "sv",
+                "urgent_kind": urgency.kind,
+                "caution": urgency.caution,
+            },
         )
 
     def _municipality(self, query: Query) -> tuple[str, MunicipalitySource, str | None]:

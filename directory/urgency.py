@@ -48,6 +48,9 @@ class Urgency:
     kind: str | None
     reason: str
     services: tuple[str, ...]  # directory service names, most important first
+    # Not urgent, but a strong danger word is live (not negated, past or hypothetical):
+    # the reply then leads with the 112 line. Rules miss new phrasings; this costs little.
+    caution: bool = False
 
 
 NOT_URGENT = Urgency(urgent=False, kind=None, reason="", services=())
@@ -69,6 +72,7 @@ class UrgencyRules:
     services: dict[str, tuple[str, ...]]
     lexicon: dict[str, re.Pattern[str]]
     situations: tuple[Situation, ...]
+    caution: tuple[str, ...]  # concepts that alone put the 112 line first
     neutralise: re.Pattern[str]  # idioms, blanked before matching
     negations: frozenset[str]
     context: frozenset[str]  # times, places, menace: no negation, hypothetical or habit applies
@@ -100,6 +104,7 @@ class UrgencyRules:
             services={k: tuple(v) for k, v in data["services"].items()},
             lexicon={k: _compile(v) for k, v in data["lexicon"].items()},
             situations=tuple(_situation(s) for s in data["situations"]),
+            caution=tuple(data.get("caution_concepts", [])),
             neutralise=_compile(_flatten(data.get("neutralise", {}))),
             negations=frozenset(negation["words"]),
             not_negating=frozenset(negation.get("not_negating", [])),
@@ -292,4 +297,7 @@ def detect_urgency(text: str, rules: UrgencyRules) -> Urgency:
         if _holds(situation, live):
             services = rules.services.get(situation.kind, ())
             return Urgency(True, situation.kind, situation.reason, services)
+    for concept in rules.caution:
+        if live(concept):
+            return Urgency(False, None, f"caution:{concept}", (), caution=True)
     return NOT_URGENT
