@@ -95,7 +95,9 @@ def reminder_offsets(settings: Settings) -> tuple[timedelta, ...]:
 def install_sms(app: FastAPI, ctx: AppContext) -> None:
     """Webhook route, ctx.senders[Channel.sms] and the worker, only when SMS is enabled."""
     if not ctx.settings.sms_enabled:
+        log.info("SMS: off (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER)")
         return
+    log.info("SMS: on (Twilio webhook at /sms/twilio)")
     if not ctx.settings.public_base_url:
         log.warning("SMS on without PUBLIC_BASE_URL: Twilio webhooks cannot be verified (403)")
     from handlers.sms import make_router  # handlers import bot.app
