@@ -25,7 +25,7 @@ from bot.db import SessionFactory, create_all, make_engine, make_session_factory
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 REQUIRE_SERVICES = os.environ.get("FG_REQUIRE_SERVICES") == "1"
 # Fixtures of the fake servers (fake_telegram ...), available to every test.
-pytest_plugins = ["tests.fake_telegram"]
+pytest_plugins = ["tests.fake_telegram", "tests.fake_twilio"]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # screenshots
 # As root with no network: no sandbox, and no background calls home that the machine refuses.

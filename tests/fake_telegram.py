@@ -488,3 +488,26 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
     """A fake Bot API server for one test."""
     async with FakeTelegram.running() as fake:
         yield fake
+
+
+class RecordingSleep:
+    """Stands in for asyncio.sleep: records the delays, never waits."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+@pytest.fixture
+async def bot(fake_telegram: FakeTelegram) -> AsyncIterator[Bot]:
+    """A real aiogram Bot talking to the fake server; its HTTP session closed after."""
+    bot = fake_telegram.make_bot()
+    yield bot
+    await bot.session.close()
+
+
+@pytest.fixture
+def sleep() -> RecordingSleep:
+    return RecordingSleep()

@@ -11,9 +11,11 @@ import asyncio
 import base64
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from bot.gsm import segments
@@ -131,3 +133,11 @@ class FakeTwilio:
             "to": sms.to,
             "uri": uri,
         }
+
+
+@pytest.fixture
+async def fake_twilio() -> AsyncIterator[FakeTwilio]:
+    """A fake Twilio REST server for one test (registered in tests/conftest.py)."""
+    server = await FakeTwilio().start()
+    yield server
+    await server.stop()

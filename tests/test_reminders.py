@@ -10,7 +10,6 @@ from bot.meetings import schedule_meeting
 from bot.reminder_plan import STOCKHOLM, add_months, first_allowed, reminder_times
 from bot.reminders import ReminderWorker, record_status
 from bot.sms_queue import is_opted_out, list_for_meeting, opt_out, purge_old
-from tests.fake_twilio import FakeTwilio
 from tests.sms_support import PARENT, make_case, plan, twilio_sender
 
 
@@ -69,15 +68,8 @@ def test_follow_up_four_months_later_keeps_the_local_time_and_a_weekday() -> Non
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    server = await FakeTwilio().start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def worker(sessions, clock, fake) -> AsyncIterator[ReminderWorker]:
-    sender = twilio_sender(fake)
+async def worker(sessions, clock, fake_twilio) -> AsyncIterator[ReminderWorker]:
+    sender = twilio_sender(fake_twilio)
     yield ReminderWorker(sessions, sender, clock, "w1", 20)
     await sender.close()
 
@@ -98,71 +90,85 @@ async def _statuses(sessions, meeting_id: str) -> list[str]:
     return [r.status.value for r in rows]
 
 
-async def test_nothing_goes_out_before_it_is_due_then_each_once(sessions, clock, worker, fake):
+async def test_nothing_goes_out_before_it_is_due_then_each_once(
+    sessions, clock, worker, fake_twilio
+):
     meeting_id = await _meeting(sessions, clock, sthlm(2026, 11, 26, 10, 0))  # Thursday
     assert await worker.run_once() == 0
     clock.advance(days=1)  # Tuesday 10:00 = 48 h before
-    assert await worker.run_once() == 2 and len(fake.sent) == 2
+    assert await worker.run_once() == 2 and len(fake_twilio.sent) == 2
     assert await worker.run_once() == 0
-    body = fake.sent[0].body
+    body = fake_twilio.sent[0].body
     assert body.startswith("Påminnelse: Nätverksmöte torsdag 26 november kl. 10.00.")
     assert "Anna Lots, 031-39 06 50" in body and "ÄNDRA" in body
     assert await _statuses(sessions, meeting_id) == ["sent", "sent", "pending", "pending"]
 
 
 async def test_a_worker_that_was_down_does_not_send_after_the_meeting(
-    sessions, clock, worker, fake
+    sessions, clock, worker, fake_twilio
 ):
     meeting_id = await _meeting(sessions, clock, sthlm(2026, 11, 26, 10, 0))
     clock.now = sthlm(2026, 11, 26, 10, 5)  # back after an outage: the meeting has begun
-    assert await worker.run_once() == 4 and fake.sent == []
+    assert await worker.run_once() == 4 and fake_twilio.sent == []
     assert set(await _statuses(sessions, meeting_id)) == {"expired"}
 
 
-async def test_an_opted_out_number_gets_nothing(sessions, clock, worker, fake):
+async def test_an_opted_out_number_gets_nothing(sessions, clock, worker, fake_twilio):
     await _meeting(sessions, clock, sthlm(2026, 11, 26, 10, 0))
     async with sessions() as session:
         await opt_out(session=session, phone=PARENT, now=clock())
         await session.commit()
     clock.advance(days=1)
     await worker.run_once()
-    assert [m.to for m in fake.sent] == ["+46701740606"]
+    assert [m.to for m in fake_twilio.sent] == ["+46701740606"]
 
 
-async def test_failures_are_retried_with_backoff_then_marked_failed(sessions, clock, worker, fake):
+async def test_failures_are_retried_with_backoff_then_marked_failed(
+    sessions, clock, worker, fake_twilio
+):
     meeting_id = await _meeting(sessions, clock, sthlm(2026, 11, 30, 10, 0))
     clock.now = sthlm(2026, 11, 28, 10, 0)
-    fake.fail_next(2, status=503)
+    fake_twilio.fail_next(2, status=503)
     await worker.run_once()
-    assert fake.sent == [] and await _statuses(sessions, meeting_id) == ["pending"] * 4
+    assert fake_twilio.sent == [] and await _statuses(sessions, meeting_id) == ["pending"] * 4
     clock.advance(seconds=29)
     assert await worker.run_once() == 0  # backoff: not before 30 s
     clock.advance(seconds=2)
-    assert await worker.run_once() == 2 and len(fake.sent) == 2
+    assert await worker.run_once() == 2 and len(fake_twilio.sent) == 2
     # A permanent error (invalid number) is not retried.
     clock.now = sthlm(2026, 11, 30, 8, 0)
-    fake.fail_next(2, status=400, code=21211)
+    fake_twilio.fail_next(2, status=400, code=21211)
     await worker.run_once()
     statuses = await _statuses(sessions, meeting_id)
     assert statuses == ["sent", "sent", "failed", "failed"]
 
 
-async def test_a_failed_delivery_callback_requeues_then_gives_up(sessions, clock, worker, fake):
+async def test_a_failed_delivery_callback_requeues_then_gives_up(
+    sessions, clock, worker, fake_twilio
+):
     meeting_id = await _meeting(sessions, clock, sthlm(2026, 11, 30, 10, 0))
     clock.now = sthlm(2026, 11, 28, 10, 0)
     await worker.run_once()
-    sid = fake.sent[0].sid
+    sid = fake_twilio.sent[0].sid
     await record_status(
         sessions=sessions, sid=sid, status="undelivered", error_code="30003", now=clock()
     )
     assert (await _statuses(sessions, meeting_id)).count("pending") == 3
     clock.advance(minutes=1)
-    assert await worker.run_once() == 1 and len(fake.sent) == 3
+    assert await worker.run_once() == 1 and len(fake_twilio.sent) == 3
     await record_status(
-        sessions=sessions, sid=fake.sent[2].sid, status="failed", error_code="30005", now=clock()
+        sessions=sessions,
+        sid=fake_twilio.sent[2].sid,
+        status="failed",
+        error_code="30005",
+        now=clock(),
     )  # unknown number: give up
     await record_status(
-        sessions=sessions, sid=fake.sent[1].sid, status="delivered", error_code=None, now=clock()
+        sessions=sessions,
+        sid=fake_twilio.sent[1].sid,
+        status="delivered",
+        error_code=None,
+        now=clock(),
     )
     assert sorted(await _statuses(sessions, meeting_id))[:2] == ["delivered", "failed"]
 
@@ -181,7 +187,7 @@ def test_updates_written_at_night_wait_for_the_morning_unless_too_late() -> None
     assert first_allowed(day, before=sthlm(2026, 11, 26, 10, 0)) == day
 
 
-async def test_old_finished_sms_are_purged_but_opt_outs_stay(sessions, clock, worker, fake):
+async def test_old_finished_sms_are_purged_but_opt_outs_stay(sessions, clock, worker, fake_twilio):
     meeting_id = await _meeting(sessions, clock, sthlm(2026, 11, 26, 10, 0))
     async with sessions() as session:
         await opt_out(session=session, phone=PARENT, now=clock())

@@ -5,7 +5,6 @@ Each worker has its own engine (its own connection pool), like two app instances
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -22,13 +21,6 @@ from tests.sms_support import twilio_sender
 
 pytestmark = pytest.mark.postgres
 COUNT = 400
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    server = await FakeTwilio().start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
@@ -65,15 +57,17 @@ async def _rows(sessions) -> list[OutboundSms]:
         return list((await session.exec(select(OutboundSms))).all())
 
 
-def _assert_each_sent_once(fake: FakeTwilio) -> None:
-    counts = Counter(m.body for m in fake.sent)
-    assert len(counts) == COUNT and set(counts.values()) == {1}, fake.duplicates()
+def _assert_each_sent_once(fake_twilio: FakeTwilio) -> None:
+    counts = Counter(m.body for m in fake_twilio.sent)
+    assert len(counts) == COUNT and set(counts.values()) == {1}, fake_twilio.duplicates()
 
 
-async def test_two_workers_send_each_reminder_exactly_once(pg_engine, second_engine, clock, fake):
+async def test_two_workers_send_each_reminder_exactly_once(
+    pg_engine, second_engine, clock, fake_twilio
+):
     one, two = make_session_factory(pg_engine), make_session_factory(second_engine)
     await _fill(one, clock)
-    sender_a, sender_b = twilio_sender(fake), twilio_sender(fake)
+    sender_a, sender_b = twilio_sender(fake_twilio), twilio_sender(fake_twilio)
     workers = [
         ReminderWorker(one, sender_a, clock, "a", 25),
         ReminderWorker(two, sender_b, clock, "b", 25),
@@ -83,7 +77,7 @@ async def test_two_workers_send_each_reminder_exactly_once(pg_engine, second_eng
     finally:
         await sender_a.close()
         await sender_b.close()
-    _assert_each_sent_once(fake)
+    _assert_each_sent_once(fake_twilio)
     rows = await _rows(one)
     assert {r.status for r in rows} == {OutboundStatus.sent}
     assert {r.attempts for r in rows} == {1}
@@ -91,22 +85,24 @@ async def test_two_workers_send_each_reminder_exactly_once(pg_engine, second_eng
     assert by_worker["a"] > 0 and by_worker["b"] > 0, by_worker
 
 
-async def test_a_worker_killed_mid_batch_loses_nothing(pg_engine, second_engine, clock, fake):
+async def test_a_worker_killed_mid_batch_loses_nothing(
+    pg_engine, second_engine, clock, fake_twilio
+):
     one, two = make_session_factory(pg_engine), make_session_factory(second_engine)
     await _fill(one, clock)
-    sender = twilio_sender(fake)
+    sender = twilio_sender(fake_twilio)
     doomed = ReminderWorker(one, sender, clock, "doomed", 60)
     survivor = ReminderWorker(two, sender, clock, "survivor", 25)
     try:
         held = await doomed.claim()  # ... and the process dies before sending any
         assert len(held) == 60
         await _drain(survivor)
-        assert len(fake.sent) == COUNT - 60  # the dead worker's lease still holds
+        assert len(fake_twilio.sent) == COUNT - 60  # the dead worker's lease still holds
         clock.advance(minutes=3)  # the lease (2 min) has run out
         await _drain(survivor)
     finally:
         await sender.close()
-    _assert_each_sent_once(fake)
+    _assert_each_sent_once(fake_twilio)
     rows = await _rows(one)
     assert {r.status for r in rows} == {OutboundStatus.sent}
     # The dead worker coming back cannot overwrite the new claim's result.

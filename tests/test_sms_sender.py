@@ -1,4 +1,4 @@
-"""The real twilio client against the fake REST server: sends, failures, rendering."""
+"""The real twilio client against the fake_twilio REST server: sends, failures, rendering."""
 
 from collections.abc import AsyncIterator
 
@@ -11,41 +11,34 @@ from tests.fake_twilio import FakeTwilio
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    server = await FakeTwilio().start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def sms(fake: FakeTwilio) -> AsyncIterator[TwilioSms]:
+async def sms(fake_twilio: FakeTwilio) -> AsyncIterator[TwilioSms]:
     config = TwilioConfig(
-        account_sid=fake.account_sid,
-        auth_token=fake.auth_token,
+        account_sid=fake_twilio.account_sid,
+        auth_token=fake_twilio.auth_token,
         from_number="+46701740699",
         status_callback="https://fg.example/sms/twilio/status",
-        api_base=fake.url,
+        api_base=fake_twilio.url,
     )
     sender = TwilioSms(config)
     yield sender
     await sender.close()
 
 
-async def test_a_message_reaches_the_fake_through_the_real_client(sms, fake) -> None:
+async def test_a_message_reaches_the_fake_through_the_real_client(sms, fake_twilio) -> None:
     sid = await sms.send_text("+46701740605", "Hej från Familjeguiden")
-    assert sid.startswith("SM") and fake.sent[0].sid == sid
-    assert fake.sent[0].to == "+46701740605" and fake.sent[0].from_ == "+46701740699"
-    assert fake.sent[0].status_callback == "https://fg.example/sms/twilio/status"
+    assert sid.startswith("SM") and fake_twilio.sent[0].sid == sid
+    assert fake_twilio.sent[0].to == "+46701740605" and fake_twilio.sent[0].from_ == "+46701740699"
+    assert fake_twilio.sent[0].status_callback == "https://fg.example/sms/twilio/status"
 
 
 @pytest.mark.parametrize(
     ("status", "code", "retryable"), [(500, None, True), (429, 20429, True), (400, 21211, False)]
 )
-async def test_failures_are_classified(sms, fake, status, code, retryable) -> None:
-    fake.fail_next(1, status=status, code=code)
+async def test_failures_are_classified(sms, fake_twilio, status, code, retryable) -> None:
+    fake_twilio.fail_next(1, status=status, code=code)
     with pytest.raises(SmsSendError) as caught:
         await sms.send_text("+46701740605", "Hej")
-    assert caught.value.retryable is retryable and fake.sent == []
+    assert caught.value.retryable is retryable and fake_twilio.sent == []
     assert await sms.send_text("+46701740605", "Hej")  # the next one goes through
 
 

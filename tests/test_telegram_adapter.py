@@ -8,7 +8,6 @@ test_telegram_dialogue.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -44,13 +43,6 @@ class RecordingCore:
 @pytest.fixture
 def core() -> RecordingCore:
     return RecordingCore()
-
-
-@pytest.fixture
-async def bot(fake_telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    bot = fake_telegram.make_bot()
-    yield bot
-    await bot.session.close()
 
 
 @pytest.fixture

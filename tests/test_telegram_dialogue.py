@@ -3,8 +3,6 @@ bundled directory, against the fake Bot API server (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiogram import Bot
 from sqlmodel import select
@@ -25,6 +23,7 @@ from directory.seed import seed_bundled_directory
 from handlers.telegram import ONLY_TEXT_SV
 from tests.fake_telegram import (
     FakeTelegram,
+    RecordingSleep,
     TelegramUser,
     buttons,
     membership_update,
@@ -36,14 +35,6 @@ SCHOOL = "Min son är 12 år och vill inte gå till skolan, han har ont i magen 
 URGENT = "Min dotter har skurit sig och säger att hon inte vill leva längre"
 
 
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-
-
 def make_core(sessions: SessionFactory, clock: FakeClock) -> ConversationCore:
     """The core as bot.app wires it: real directory index and real handoff."""
     return ConversationCore(
@@ -53,18 +44,6 @@ def make_core(sessions: SessionFactory, clock: FakeClock) -> ConversationCore:
         default_municipality="Degerfors",
         handoff=CaseHandoff(clock=clock, senders={}, default_municipality="Degerfors"),
     )
-
-
-@pytest.fixture
-async def bot(fake_telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    bot = fake_telegram.make_bot()
-    yield bot
-    await bot.session.close()
-
-
-@pytest.fixture
-def sleep() -> RecordingSleep:
-    return RecordingSleep()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
@@ -11,32 +10,10 @@ from aiogram import Bot
 from bot.dto import Button, Reply
 from bot.privacy import ref_hash
 from bot.senders.telegram import DeliveryFailed, RetryPolicy, TelegramSender
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import FakeTelegram, RecordingSleep
 
 SALT = "test-salt"
 CHAT = 4711
-
-
-class RecordingSleep:
-    """Stands in for asyncio.sleep: records the delays, never waits."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-
-
-@pytest.fixture
-async def bot(fake_telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    bot = fake_telegram.make_bot()
-    yield bot
-    await bot.session.close()
-
-
-@pytest.fixture
-def sleep() -> RecordingSleep:
-    return RecordingSleep()
 
 
 @pytest.fixture
