@@ -59,6 +59,15 @@ async def _audit_and_commit(
     await directory_changed(ctx)
 
 
+def soft_delete(ctx: AppContext, *, deleted: bool) -> Mutation:
+    """The mutation for delete (keeps the first deletion time) or restore."""
+
+    def mutate(row: Any) -> None:
+        row.deleted_at = (row.deleted_at or utc_now(ctx)) if deleted else None
+
+    return mutate
+
+
 async def load(*, session: AsyncSession, model: type[Row], row_id: str, resource_type: str) -> Row:
     row = await get_row(session=session, model=model, row_id=row_id)
     if row is None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from admin import editing
 from admin.auth import Principal, require_admin, require_editor, require_reader
 from admin.concurrency import IfMatch, set_etag
-from admin.deps import CtxDep, SessionDep, utc_now
+from admin.deps import CtxDep, SessionDep
 from admin.routes.common import CREATE_ERRORS, READ_ERRORS, WRITE_ERRORS, Limit, Offset
 from admin.schemas import CategoriesPublic
 from admin.validation import validate_as
@@ -123,9 +123,6 @@ async def _set_deleted(
     if_match: str | None,
     who: Principal,
 ) -> Category:
-    def mutate(row: Category) -> None:
-        row.deleted_at = (row.deleted_at or utc_now(ctx)) if deleted else None
-
     return await editing.change(
         session=session,
         ctx=ctx,
@@ -135,7 +132,7 @@ async def _set_deleted(
         if_match=if_match,
         resource_type=RTYPE,
         action="delete" if deleted else "restore",
-        mutate=mutate,
+        mutate=editing.soft_delete(ctx, deleted=deleted),
         authorise=_anyone,
     )
 

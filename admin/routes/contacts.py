@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from admin import editing
 from admin.auth import Principal, require_editor, require_reader
 from admin.concurrency import IfMatch, set_etag
-from admin.deps import CtxDep, SessionDep, utc_now
+from admin.deps import CtxDep, SessionDep
 from admin.editing import Mutation
 from admin.routes.common import CREATE_ERRORS, READ_ERRORS, WRITE_ERRORS
 from admin.routes.services import ServiceId, guard
@@ -181,9 +181,6 @@ async def delete_contact(
 ) -> ContactPoint:
     """Soft-delete a contact point; needs If-Match."""
 
-    def mutate(row: ContactPoint) -> None:
-        row.deleted_at = row.deleted_at or utc_now(ctx)
-
     return await _change(
         session=session,
         ctx=ctx,
@@ -192,7 +189,7 @@ async def delete_contact(
         contact_id=contact_id,
         if_match=if_match,
         action="delete",
-        mutate=mutate,
+        mutate=editing.soft_delete(ctx, deleted=True),
         response=response,
     )
 
@@ -209,9 +206,6 @@ async def restore_contact(
 ) -> ContactPoint:
     """Undo a soft delete; needs If-Match."""
 
-    def mutate(row: ContactPoint) -> None:
-        row.deleted_at = None
-
     return await _change(
         session=session,
         ctx=ctx,
@@ -220,6 +214,6 @@ async def restore_contact(
         contact_id=contact_id,
         if_match=if_match,
         action="restore",
-        mutate=mutate,
+        mutate=editing.soft_delete(ctx, deleted=False),
         response=response,
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from admin import editing
 from admin.auth import Principal, require_admin, require_editor, require_reader
 from admin.concurrency import IfMatch, set_etag
-from admin.deps import CtxDep, SessionDep, utc_now
+from admin.deps import CtxDep, SessionDep
 from admin.routes.common import CREATE_ERRORS, READ_ERRORS, WRITE_ERRORS, Limit, Offset
 from admin.schemas import OrganizationsPublic
 from admin.validation import check_organization, validate_as
@@ -135,9 +135,6 @@ async def _set_deleted(
     if_match: str | None,
     who: Principal,
 ) -> Organization:
-    def mutate(row: Organization) -> None:
-        row.deleted_at = (row.deleted_at or utc_now(ctx)) if deleted else None
-
     row = await editing.change(
         session=session,
         ctx=ctx,
@@ -147,7 +144,7 @@ async def _set_deleted(
         if_match=if_match,
         resource_type=RTYPE,
         action="delete" if deleted else "restore",
-        mutate=mutate,
+        mutate=editing.soft_delete(ctx, deleted=deleted),
         authorise=_anyone,
     )
     set_etag(response, row.version)

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from admin import editing
 from admin.auth import Principal, forbid_municipality, require_editor, require_reader
 from admin.concurrency import IfMatch, set_etag
-from admin.deps import CtxDep, SessionDep, utc_now
+from admin.deps import CtxDep, SessionDep
 from admin.editing import Mutation
 from admin.routes.common import (
     CREATE_ERRORS,
@@ -205,9 +205,6 @@ async def delete_service(
 ) -> ServicePublic:
     """Soft-delete: parents stop seeing it; restore brings it back."""
 
-    def mutate(row: Service) -> None:
-        row.deleted_at = row.deleted_at or utc_now(ctx)
-
     return await _change(
         session=session,
         ctx=ctx,
@@ -215,7 +212,7 @@ async def delete_service(
         service_id=service_id,
         if_match=if_match,
         action="delete",
-        mutate=mutate,
+        mutate=editing.soft_delete(ctx, deleted=True),
         response=response,
     )
 
@@ -231,9 +228,6 @@ async def restore_service(
 ) -> ServicePublic:
     """Undo a soft delete; needs If-Match."""
 
-    def mutate(row: Service) -> None:
-        row.deleted_at = None
-
     return await _change(
         session=session,
         ctx=ctx,
@@ -241,7 +235,7 @@ async def restore_service(
         service_id=service_id,
         if_match=if_match,
         action="restore",
-        mutate=mutate,
+        mutate=editing.soft_delete(ctx, deleted=False),
         response=response,
     )
 
