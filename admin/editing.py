@@ -75,14 +75,18 @@ async def load(*, session: AsyncSession, model: type[Row], row_id: str, resource
     return row
 
 
+def new_row(model: type[Row], data: dict[str, Any], ctx: AppContext) -> Row:
+    """Validate a new row, stamped with the injected clock (tables have no wall-clock default)."""
+    now = utc_now(ctx)
+    stamps = {"created_at": now} if "created_at" in model.model_fields else {}
+    return model.model_validate({**data, **stamps, "updated_at": now})  # type: ignore[attr-defined]
+
+
 async def create(
     *, session: AsyncSession, ctx: AppContext, who: Principal, row: Row, resource_type: str
 ) -> Row:
-    """Insert a new row (version 1) with its audit entry, in one transaction."""
-    now = utc_now(ctx)
-    if hasattr(row, "created_at"):
-        row.created_at = now
-    row.updated_at = now  # type: ignore[attr-defined]
+    """Insert a new row (version 1, made by `new_row`) with its audit entry, in one transaction."""
+    now = row.updated_at  # type: ignore[attr-defined]
     session.add(row)
     await session.flush()
     await _audit_and_commit(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from directory.models import new_id, utcnow
+from directory.models import new_id
 
 
 class Role(StrEnum):
@@ -31,7 +31,7 @@ class StaffUser(SQLModel, table=True):
     # Municipalities this user works for; empty for admin (all).
     municipalities: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     telegram_user_id: int | None = Field(default=None, index=True)  # coordinator group member
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime
     disabled_at: datetime | None = None
 
 
@@ -43,7 +43,7 @@ class ApiKey(SQLModel, table=True):
     user_id: str = Field(foreign_key="staff_user.id", index=True)
     prefix: str = Field(max_length=16, index=True)  # first characters, to find the row
     key_hash: str = Field(max_length=128)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
 
@@ -53,7 +53,7 @@ class AuditEntry(SQLModel, table=True):
 
     __tablename__ = "audit_entry"
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    at: datetime = Field(default_factory=utcnow, index=True)
+    at: datetime = Field(index=True)
     actor_id: str | None = Field(default=None, max_length=36, index=True)  # staff_user.id
     action: str = Field(max_length=32)  # create, update, delete, restore, verify, view, import
     resource_type: str = Field(max_length=32, index=True)

@@ -1,7 +1,8 @@
 """Urgent detection: recall, precision and false alarms on labelled sets.
 
 Usage: .venv/bin/python bench/urgency_eval.py [--show] [file.jsonl ...]
-Defaults: ../shared/eval/dev.jsonl (the held-out measure) and tests/data/urgency_cases.jsonl.
+Defaults: ../shared/eval/dev.jsonl and tests/data/urgency_cases.jsonl. Both were tuned on: they
+are regression sets. Figures for unseen text: bench/triage_eval.py (held-out writers).
 Each line needs "text" and "urgent"; --show prints the misses and false alarms.
 """
 

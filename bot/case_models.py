@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from directory.models import new_id, utcnow
+from directory.models import new_id
 
 
 class CaseStatus(StrEnum):
@@ -31,8 +31,8 @@ class SupportCase(SQLModel, table=True):
     # Consent is recorded with the exact wording the parent agreed to, and when.
     consent_text: str = Field(sa_column=Column(Text, nullable=False))
     consented_at: datetime
-    created_at: datetime = Field(default_factory=utcnow, index=True)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(index=True)
+    updated_at: datetime
     first_reply_at: datetime | None = None
     due_at: datetime | None = Field(default=None, index=True)  # expected first answer
     closed_at: datetime | None = None
@@ -44,7 +44,7 @@ class SupportCase(SQLModel, table=True):
     pickup_due_at: datetime | None = Field(default=None, index=True)
     overdue_since: datetime | None = Field(default=None, index=True)
     # Last message or change either way; retention counts from here.
-    last_activity_at: datetime = Field(default_factory=utcnow, index=True)
+    last_activity_at: datetime = Field(index=True)
     # Set on close when the parent was asked the satisfaction question.
     satisfaction_pending: bool = Field(default=False)
     # Telegram coordinators' group: the forum topic (or announcement message) of this case.
@@ -59,7 +59,7 @@ class CaseNote(SQLModel, table=True):
     case_id: str = Field(foreign_key="support_case.id", index=True, ondelete="CASCADE")
     author_id: str | None = Field(default=None, max_length=36)  # staff_user.id
     text: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime
 
 
 class SatisfactionCount(SQLModel, table=True):
@@ -97,4 +97,4 @@ class TelegramRelay(SQLModel, table=True):
     case_id: str = Field(foreign_key="support_case.id", index=True, ondelete="CASCADE")
     chat_id: int
     message_id: int
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,10 +31,11 @@ async def case_for_group_message(
 
 
 def remember_group_post(
-    *, session: AsyncSession, case: SupportCase, chat_id: int, message_id: int
+    *, session: AsyncSession, case: SupportCase, chat_id: int, message_id: int, at: datetime
 ) -> None:
     """Map a message posted to the coordinators' group to its case (for replies)."""
-    session.add(TelegramRelay(case_id=case.id, chat_id=chat_id, message_id=message_id))
+    relay = TelegramRelay(case_id=case.id, chat_id=chat_id, message_id=message_id, created_at=at)
+    session.add(relay)
 
 
 async def staff_for_telegram_user(

@@ -60,8 +60,13 @@ async def open_or_reopen(
     at = as_utc(at)
     case = await latest_case(session=session, conversation_id=conversation.id)
     if case is None:
-        case = SupportCase(conversation_id=conversation.id, municipality=municipality)
-        case.created_at = at
+        case = SupportCase(
+            conversation_id=conversation.id,
+            municipality=municipality,
+            created_at=at,
+            updated_at=at,
+            last_activity_at=at,
+        )
     elif case.status == CaseStatus.closed:
         case.status = CaseStatus.assigned if case.assigned_to else CaseStatus.new
         case.closed_at = None
@@ -158,8 +163,7 @@ def close(case: SupportCase, *, at: datetime, ask_satisfaction: bool) -> None:
 async def add_note(
     *, session: AsyncSession, case: SupportCase, author_id: str | None, text: str, at: datetime
 ) -> CaseNote:
-    note = CaseNote(case_id=case.id, author_id=author_id, text=redact(text))
-    note.created_at = as_utc(at)
+    note = CaseNote(case_id=case.id, author_id=author_id, text=redact(text), created_at=as_utc(at))
     session.add(note)
     case.updated_at = as_utc(at)
     return note

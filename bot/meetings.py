@@ -100,6 +100,7 @@ def _enqueue_reminders(
                 to_phone=person.phone,
                 body=body,
                 due_at=send_at,
+                now=now,
                 expires_at=meeting.starts_at,
                 meeting_id=meeting.id,
                 participant_id=person.id,
@@ -123,6 +124,7 @@ def _notify_now(
             to_phone=person.phone,
             body=body,
             due_at=first_allowed(now, before=expires_at),  # not at night, unless urgent
+            now=now,
             expires_at=expires_at,
             meeting_id=meeting.id,
             participant_id=person.id,

@@ -14,7 +14,7 @@ from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.dto import Channel
-from directory.models import new_id, utcnow
+from directory.models import new_id
 
 
 class Author(StrEnum):
@@ -40,9 +40,9 @@ class Conversation(SQLModel, table=True):
     # Small working memory: last query, ids of services shown, paging offset.
     context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     opted_out: bool = Field(default=False)  # SMS STOP / Telegram block: send nothing
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-    last_message_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime
+    updated_at: datetime
+    last_message_at: datetime = Field(index=True)
     # Counter for ConversationMessage.seq: orders messages stored within the same instant.
     last_seq: int = Field(default=0)
 
@@ -57,7 +57,7 @@ class ConversationMessage(SQLModel, table=True):
     # Stored with personnummer redacted (bot.privacy.redact).
     text: str = Field(sa_column=Column(Text, nullable=False))
     external_id: str | None = Field(default=None, max_length=128)  # channel's id, dedup
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(index=True)
     # Position in the conversation (see bot.conversations.add_message); ties on created_at.
     seq: int = Field(default=0)
     # What a bot reply carried besides text: buttons, services, urgent (replays, web history).

@@ -13,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from directory.models import new_id, utcnow
+from directory.models import new_id
 
 
 class SmsOptOut(SQLModel, table=True):
@@ -75,8 +75,8 @@ class Meeting(SQLModel, table=True):
     status: MeetingStatus = Field(default=MeetingStatus.scheduled)
     follow_up_of: str | None = Field(default=None, foreign_key="meeting.id", ondelete="SET NULL")
     created_by: str | None = Field(default=None, max_length=36)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime
+    updated_at: datetime
 
 
 class ParticipantAnswer(StrEnum):
@@ -146,5 +146,5 @@ class OutboundSms(SQLModel, table=True):
     twilio_sid: str | None = Field(default=None, max_length=64, unique=True)
     last_error: str | None = Field(default=None, max_length=200)
     sent_at: datetime | None = Field(default=None)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime
+    updated_at: datetime

@@ -41,12 +41,15 @@ def enqueue(
     to_phone: str,
     body: str,
     due_at: datetime,
+    now: datetime,
     expires_at: datetime | None = None,
     meeting_id: str | None = None,
     participant_id: str | None = None,
 ) -> OutboundSms:
     """Add one SMS to the queue (the caller commits)."""
     row = OutboundSms(
+        created_at=as_utc(now),
+        updated_at=as_utc(now),
         kind=kind,
         to_phone=to_phone,
         body=body,

@@ -7,15 +7,11 @@ the table class, and *Public. Column types are portable (SQLite and PostgreSQL).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_id() -> str:
@@ -82,8 +78,8 @@ class OrganizationUpdate(SQLModel):
 class Organization(OrganizationBase, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     version: int = Field(default=1)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime
+    updated_at: datetime
     deleted_at: datetime | None = Field(default=None, index=True)
 
 
@@ -116,8 +112,8 @@ class CategoryUpdate(SQLModel):
 class Category(CategoryBase, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     version: int = Field(default=1)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime
+    updated_at: datetime
     deleted_at: datetime | None = Field(default=None, index=True)
 
 
@@ -195,8 +191,8 @@ class Service(ServiceBase, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     organization_id: str | None = Field(default=None, foreign_key="organization.id", index=True)
     version: int = Field(default=1)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime
+    updated_at: datetime = Field(index=True)
     deleted_at: datetime | None = Field(default=None, index=True)
 
 
@@ -224,8 +220,8 @@ class ContactPoint(ContactPointBase, table=True):
     service_id: str = Field(foreign_key="service.id", index=True)
     position: int = Field(default=0)
     version: int = Field(default=1)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime
+    updated_at: datetime
     deleted_at: datetime | None = Field(default=None)
 
 
@@ -265,4 +261,4 @@ class Synonym(SynonymBase, table=True):
     __table_args__ = (UniqueConstraint("term", "language"),)
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     version: int = Field(default=1)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime

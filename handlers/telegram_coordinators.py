@@ -23,6 +23,7 @@ from admin.models import Role
 from bot import case_relay, cases
 from bot.case_actions import run_action
 from bot.case_models import SupportCase
+from bot.clock import Clock
 from bot.conversations import list_messages
 from bot.handoff import DeliveryError
 from bot.models import Author, Conversation, ConversationMessage
@@ -68,8 +69,8 @@ def case_summary(case: SupportCase, messages: list[ConversationMessage], hours_t
 class TelegramGroupNotifier:
     """bot.handoff.CaseNotifier for the coordinators' group."""
 
-    def __init__(self, *, bot: Bot, chat_id: int) -> None:
-        self.bot, self.chat_id = bot, chat_id
+    def __init__(self, *, bot: Bot, chat_id: int, clock: Clock) -> None:
+        self.bot, self.chat_id, self.clock = bot, chat_id, clock
         self.is_forum: bool | None = None  # learnt from the first createForumTopic
 
     async def case_opened(
@@ -130,7 +131,11 @@ class TelegramGroupNotifier:
             chat_id=self.chat_id, text=_clip(text), message_thread_id=case.telegram_thread_id
         )
         case_relay.remember_group_post(
-            session=session, case=case, chat_id=self.chat_id, message_id=sent.message_id
+            session=session,
+            case=case,
+            chat_id=self.chat_id,
+            message_id=sent.message_id,
+            at=self.clock(),
         )
         session.add(case)
 
@@ -203,7 +208,9 @@ def install(app: FastAPI, ctx: AppContext) -> None:
             log.warning("coordinators' group: Telegram did not start; group relay off")
             return
         runtime.dispatcher.include_router(make_router(chat_id=chat_id, ctx=ctx))
-        ctx.handoff.notifiers.append(TelegramGroupNotifier(bot=runtime.bot, chat_id=chat_id))
+        ctx.handoff.notifiers.append(
+            TelegramGroupNotifier(bot=runtime.bot, chat_id=chat_id, clock=ctx.clock)
+        )
         log.info("coordinators' group: on")
 
     app.state.startup_hooks.append(start)

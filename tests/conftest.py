@@ -59,6 +59,22 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+# The project's shared folder (seeds, directory spec, HSDS schemas, dev set) lies beside the
+# checkout on development machines and in CI; a plain clone elsewhere does not have it.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file or folder under ../shared, or a clear skip (a failure in CI) when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        skip_or_fail(
+            f"this test reads {path}, which lies beside the checkout only in CI and on "
+            "development machines (the project's shared folder)"
+        )
+    return path
+
+
 def postgres_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:

@@ -17,6 +17,7 @@ from bot.dto import Channel
 from bot.handoff import CaseHandoff
 from bot.models import Author, Conversation
 from handlers.inbox_auth import create_login
+from tests import factories
 
 PASSWORD = "rätt-lösenord-1"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -56,7 +57,9 @@ async def open_parent_case(
     question: str = "Min son mår dåligt, vem kan jag prata med?",
 ) -> Opened:
     """A parent conversation with one question, consent given, and its case."""
-    conversation = Conversation(channel=channel, sender_ref=sender_ref, municipality=municipality)
+    conversation = factories.conversation(
+        clock(), channel=channel, sender_ref=sender_ref, municipality=municipality
+    )
     if channel == Channel.web:
         conversation.id = sender_ref
     session.add(conversation)

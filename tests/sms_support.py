@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.case_models import SupportCase
 from bot.dto import Channel
 from bot.meetings import MeetingPlan, ParticipantPlan
-from bot.models import Conversation
 from bot.senders.sms import TwilioConfig, TwilioSms
 from bot.sms_models import MeetingKind
+from tests import factories
 from tests.fake_twilio import FakeTwilio
 
 PARENT = "+46701740605"
@@ -21,14 +21,20 @@ CONTACT = "+4631390650"
 
 
 async def make_case(
-    session: AsyncSession, *, municipality: str = "Degerfors", sender_ref: str = PARENT
+    session: AsyncSession,
+    at: datetime,
+    *,
+    municipality: str = "Degerfors",
+    sender_ref: str = PARENT,
 ) -> SupportCase:
-    conversation = Conversation(channel=Channel.sms, sender_ref=sender_ref)
-    case = SupportCase(
+    """An SMS parent's case, consented at `at` (the test's clock)."""
+    conversation = factories.conversation(at, channel=Channel.sms, sender_ref=sender_ref)
+    case = factories.support_case(
+        at,
         conversation_id=conversation.id,
         municipality=municipality,
         consent_text="Jag vill att en lots kontaktar mig.",
-        consented_at=datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
+        consented_at=at,
     )
     session.add(conversation)
     await session.flush()

@@ -11,6 +11,7 @@ import pytest
 
 from directory.models import Access, ContactKind, Scope
 from directory.seed import DATA_DIR, BundledDataError, BundledService, load_bundled_directory
+from tests.conftest import shared_path
 
 # The required entries (../shared/directory-spec.md): exact name -> (where, min_age, max_age).
 SPEC: dict[str, tuple[str, int, int]] = {
@@ -208,13 +209,8 @@ def test_bad_synonym_fails_loudly(tmp_path: Path) -> None:
         load_bundled_directory(data_dir)
 
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
-
-def test_spec_table_matches_the_shared_spec_when_present() -> None:
-    spec = SHARED / "directory-spec.md"
-    if not spec.exists():
-        pytest.skip(f"{spec} is only on the development machine")
+def test_spec_table_matches_the_shared_spec() -> None:
+    spec = shared_path("directory-spec.md")
     rows = [line.split("|") for line in spec.read_text(encoding="utf-8").splitlines()]
     table = {r[1].strip(): r[3].strip() for r in rows if len(r) > 4 and r[1].strip()}
     table.pop("name", None)
@@ -222,10 +218,8 @@ def test_spec_table_matches_the_shared_spec_when_present() -> None:
     assert {name: f"{lo}-{hi}" for name, (_, lo, hi) in SPEC.items()} == table
 
 
-def test_seed_sourced_contacts_occur_in_the_seed_text_when_present() -> None:
-    seeds = SHARED / "seeds"
-    if not seeds.is_dir():
-        pytest.skip(f"{seeds} is only on the development machine")
+def test_seed_sourced_contacts_occur_in_the_seed_text() -> None:
+    seeds = shared_path("seeds")
     text = "\n".join(p.read_text(encoding="utf-8") for p in seeds.glob("001_*.txt"))
     for value, source in {**ALLOWED_PHONES, **ALLOWED_EMAILS}.items():
         if "seed 001" in source:

@@ -14,6 +14,7 @@ from bot.clock import FakeClock
 from bot.dto import Channel, Reply
 from bot.handoff import CaseHandoff
 from bot.models import Author, Conversation, ConversationMessage
+from tests import factories
 
 STHLM = ZoneInfo("Europe/Stockholm")
 
@@ -38,9 +39,11 @@ def handoff(clock: FakeClock, sender: RecordingSender) -> CaseHandoff:
     )
 
 
-async def make_conversation(session, *, municipality: str = "Degerfors", ref: str = "4711"):
-    conversation = Conversation(
-        channel=Channel.telegram, sender_ref=ref, municipality=municipality
+async def make_conversation(
+    session, clock: FakeClock, *, municipality: str = "Degerfors", ref: str = "4711"
+):
+    conversation = factories.conversation(
+        clock(), channel=Channel.telegram, sender_ref=ref, municipality=municipality
     )
     session.add(conversation)
     await session.commit()
@@ -57,7 +60,7 @@ async def open_case(session, handoff: CaseHandoff, conversation, at: datetime):
 
 
 async def test_consent_wording_and_time_are_recorded(session, handoff, clock) -> None:
-    conversation = await make_conversation(session)
+    conversation = await make_conversation(session, clock)
     wording = handoff.consent_text(conversation=conversation)
     assert "samordnare i Degerfors" in wording and "föreslagit" in wording
     opened, case = await open_case(session, handoff, conversation, clock())
@@ -70,7 +73,7 @@ async def test_consent_wording_and_time_are_recorded(session, handoff, clock) ->
 
 
 async def test_without_consent_wording_no_case_is_created(session, handoff, clock) -> None:
-    conversation = await make_conversation(session)
+    conversation = await make_conversation(session, clock)
     with pytest.raises(ValueError):
         await handoff.open_case(
             session=session, conversation=conversation, consent_text=" ", at=clock()
@@ -78,8 +81,10 @@ async def test_without_consent_wording_no_case_is_created(session, handoff, cloc
     assert (await session.exec(select(SupportCase))).all() == []
 
 
-async def test_outside_office_hours_the_parent_gets_emergency_guidance(session, handoff) -> None:
-    conversation = await make_conversation(session)
+async def test_outside_office_hours_the_parent_gets_emergency_guidance(
+    session, handoff, clock
+) -> None:
+    conversation = await make_conversation(session, clock)
     saturday_night = datetime(2026, 11, 28, 22, 0, tzinfo=STHLM)
     opened, case = await open_case(session, handoff, conversation, saturday_night)
     assert "ring 112" in opened.acknowledgement and "ingen akuttjänst" in opened.acknowledgement
@@ -91,7 +96,7 @@ async def test_outside_office_hours_the_parent_gets_emergency_guidance(session, 
 async def test_a_reply_is_stored_and_sent_on_the_parents_channel(
     session, handoff, clock, sender
 ) -> None:
-    conversation = await make_conversation(session)
+    conversation = await make_conversation(session, clock)
     _, case = await open_case(session, handoff, conversation, clock())
     clock.advance(hours=1)
     await handoff.reply(session=session, case=case, text="Hej! Jag ringer dig.", author_id=None)
@@ -103,7 +108,7 @@ async def test_a_reply_is_stored_and_sent_on_the_parents_channel(
 
 
 async def test_parent_writing_reopens_a_closed_case(session, handoff, clock) -> None:
-    conversation = await make_conversation(session)
+    conversation = await make_conversation(session, clock)
     _, case = await open_case(session, handoff, conversation, clock())
     await handoff.close(session=session, case=case, ask_satisfaction=False)
     message = await conversations.add_message(
@@ -120,7 +125,7 @@ async def test_parent_writing_reopens_a_closed_case(session, handoff, clock) -> 
 async def test_satisfaction_answer_is_counted_without_a_link_to_the_case(
     session, handoff, clock, sender
 ) -> None:
-    conversation = await make_conversation(session)
+    conversation = await make_conversation(session, clock)
     _, case = await open_case(session, handoff, conversation, clock())
     await handoff.close(session=session, case=case)
     assert "1 (inte alls) till 5" in sender.sent[-1][1]
@@ -140,7 +145,7 @@ async def test_satisfaction_answer_is_counted_without_a_link_to_the_case(
 
 
 async def test_overdue_cases_are_marked_once(session, handoff, clock) -> None:
-    conversation = await make_conversation(session)
+    conversation = await make_conversation(session, clock)
     await open_case(session, handoff, conversation, clock())
     clock.advance(hours=3)
     assert await handoff.renotify_overdue(session=session) == []
@@ -155,8 +160,8 @@ async def test_overdue_cases_are_marked_once(session, handoff, clock) -> None:
 
 
 async def test_coordinators_only_list_their_municipalitys_cases(session, handoff, clock) -> None:
-    degerfors = await make_conversation(session, municipality="Degerfors", ref="1")
-    norrkoping = await make_conversation(session, municipality="Norrköping", ref="2")
+    degerfors = await make_conversation(session, clock, municipality="Degerfors", ref="1")
+    norrkoping = await make_conversation(session, clock, municipality="Norrköping", ref="2")
     _, d_case = await open_case(session, handoff, degerfors, clock())
     _, n_case = await open_case(session, handoff, norrkoping, clock())
     listed = await cases.list_cases(session=session, municipalities=["Norrköping"])
@@ -165,7 +170,7 @@ async def test_coordinators_only_list_their_municipalitys_cases(session, handoff
 
 
 async def test_retention_deletes_the_case_and_its_conversation(session, handoff, clock) -> None:
-    conversation = await make_conversation(session)
+    conversation = await make_conversation(session, clock)
     _, case = await open_case(session, handoff, conversation, clock())
     await cases.add_note(session=session, case=case, author_id=None, text="Ring", at=clock())
     conversation.last_message_at = clock()
@@ -180,7 +185,7 @@ async def test_retention_deletes_the_case_and_its_conversation(session, handoff,
 
 
 async def test_forget_deletes_the_parents_cases(session, handoff, clock) -> None:
-    conversation = await make_conversation(session)
+    conversation = await make_conversation(session, clock)
     await open_case(session, handoff, conversation, clock())
     await handoff.forget(session=session, conversation=conversation)
     await session.commit()
@@ -188,7 +193,7 @@ async def test_forget_deletes_the_parents_cases(session, handoff, clock) -> None
 
 
 async def test_the_case_lists_the_services_the_bot_suggested(session, handoff, clock) -> None:
-    conversation = await make_conversation(session)
+    conversation = await make_conversation(session, clock)
     meta = {"services": [{"id": "s1", "name": "Familjecentralen"}, {"id": "s2", "name": "BUP"}]}
     await conversations.add_message(
         session=session,
@@ -223,7 +228,7 @@ async def test_the_upkeep_pass_renotifies_overdue_cases_and_purges_old_ones(engi
     )
     ctx = app.state.ctx
     async with ctx.sessions() as session:
-        conversation = await make_conversation(session)
+        conversation = await make_conversation(session, clock)
         await open_case(session, ctx.handoff, conversation, clock())
     clock.advance(hours=5)
     assert await case_jobs.run_once(ctx) == case_jobs.UpkeepResult(overdue=1, purged=0)
@@ -238,7 +243,7 @@ async def test_the_coordinator_is_told_when_the_parent_has_opted_out(
 ) -> None:
     from bot.handoff import DeliveryError
 
-    conversation = await make_conversation(session)
+    conversation = await make_conversation(session, clock)
     _, case = await open_case(session, handoff, conversation, clock())
     conversation.opted_out = True
     session.add(conversation)
@@ -251,8 +256,8 @@ async def test_the_coordinator_is_told_when_the_parent_has_opted_out(
     assert case.status == CaseStatus.closed
 
 
-async def test_an_english_speaking_parent_is_answered_in_english(session, handoff) -> None:
-    conversation = await make_conversation(session)
+async def test_an_english_speaking_parent_is_answered_in_english(session, handoff, clock) -> None:
+    conversation = await make_conversation(session, clock)
     conversation.language = "en"
     assert "coordinator in Degerfors" in handoff.consent_text(conversation=conversation)
     friday_evening = datetime(2026, 11, 27, 18, 0, tzinfo=STHLM)

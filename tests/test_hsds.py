@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,23 +23,19 @@ from tests.admin_fixtures import (  # noqa: F401
     make_admin_env,
     sqlite_admin_env,
 )
-from tests.conftest import drop_test_engine, make_test_engine
-
-HSDS = Path(__file__).resolve().parents[2] / "shared" / "hsds-3.0"
-if not HSDS.exists():
-    HSDS = Path("/work/shared/hsds-3.0")
+from tests.conftest import drop_test_engine, make_test_engine, shared_path
 
 
 def _validator(name: str) -> Draft202012Validator:
-    schema = json.loads((HSDS / "compiled" / name).read_text())
+    schema = json.loads(shared_path("hsds-3.0", "compiled", name).read_text())
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
 def _page_validator() -> Draft202012Validator:
     """The HSDS API's paginated answer, its remote $ref resolved to the local file."""
-    openapi = json.loads((HSDS / "openapi.json").read_text())
+    openapi = json.loads(shared_path("hsds-3.0", "openapi.json").read_text())
     schema = dict(openapi["components"]["schemas"]["Page"])
-    item = json.loads((HSDS / "compiled" / "service_list.json").read_text())
+    item = json.loads(shared_path("hsds-3.0", "compiled", "service_list.json").read_text())
     schema["properties"] = {**schema["properties"], "contents": {"type": "array", "items": item}}
     schema["required"] = ["total_items", "contents"]
     return Draft202012Validator(schema, format_checker=FormatChecker())

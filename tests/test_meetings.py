@@ -23,7 +23,7 @@ THURSDAY_10 = datetime(2026, 11, 26, 10, 0, tzinfo=STOCKHOLM)
 
 
 async def _schedule(session, clock):
-    case = await make_case(session)
+    case = await make_case(session, clock())
     meeting = await schedule_meeting(
         session=session, case=case, plan=plan(THURSDAY_10), created_by="u1", now=clock()
     )

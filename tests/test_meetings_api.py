@@ -25,7 +25,9 @@ BODY = {
 
 async def _case(env: AdminEnv, municipality: str = "Degerfors") -> str:
     async with env.app.state.ctx.sessions() as session:
-        case = await make_case(session, municipality=municipality, sender_ref=str(uuid.uuid4()))
+        case = await make_case(
+            session, env.clock(), municipality=municipality, sender_ref=str(uuid.uuid4())
+        )
         return case.id
 
 

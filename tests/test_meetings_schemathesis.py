@@ -36,7 +36,7 @@ async def _prepare(engine: AsyncEngine, now: datetime) -> str:
             session=session, name="c", role=Role.coordinator, municipalities=["Degerfors"], now=now
         )
         _row, key = await create_key(session=session, user_id=user.id, now=now)
-        case = await make_case(session)
+        case = await make_case(session, now)
         await schedule_meeting(
             session=session,
             case=case,

@@ -76,7 +76,7 @@ async def worker(sessions, clock, fake_twilio) -> AsyncIterator[ReminderWorker]:
 
 async def _meeting(sessions, clock: FakeClock, starts_at: datetime) -> str:
     async with sessions() as session:
-        case = await make_case(session)
+        case = await make_case(session, clock())
         meeting = await schedule_meeting(
             session=session, case=case, plan=plan(starts_at), created_by=None, now=clock()
         )

@@ -43,6 +43,7 @@ async def _fill(sessions, clock) -> None:
                 to_phone=phone,
                 body=f"Meddelande nummer {i}",
                 due_at=clock() - timedelta(minutes=i % 50),
+                now=clock(),
             )
         await session.commit()
 

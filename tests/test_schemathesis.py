@@ -27,7 +27,8 @@ from bot.app import build
 from bot.clock import FakeClock
 from bot.db import create_all, make_engine, make_session_factory
 from bot.settings import Settings, normalise_database_url
-from directory.models import ContactKind, ContactPoint, Organization, Service
+from directory.models import ContactKind
+from tests import factories
 from tests.conftest import postgres_url
 
 # Our own operations; other features' routers are covered by their own tests.
@@ -48,13 +49,15 @@ async def _prepare(engine: AsyncEngine, now: datetime) -> str:
             session=session, name="st", role=Role.admin, municipalities=[], now=now
         )
         _row, key = await create_key(session=session, user_id=user.id, now=now)
-        org = Organization(name="Degerfors kommun")
-        service = Service(name="Familjecentralen", municipalities=["Degerfors"])
+        org = factories.organization(now, name="Degerfors kommun")
+        service = factories.service(now, name="Familjecentralen", municipalities=["Degerfors"])
         service.organization_id = org.id
         session.add_all([org, service])
         await session.flush()
         session.add(
-            ContactPoint(service_id=service.id, kind=ContactKind.phone, value="+4658648000")
+            factories.contact(
+                now, service_id=service.id, kind=ContactKind.phone, value="+4658648000"
+            )
         )
         await session.commit()
     return key

@@ -26,6 +26,7 @@ from directory.models import (
 )
 from directory.seed import DATA_DIR, bundled_id, seed_bundled_directory, seed_on_startup
 from directory.store import directory_revision, get_service_card, load_cards, load_synonyms
+from tests import factories
 
 SYNONYMS = [
     {"term": "soc", "expansions": ["socialtjänsten"], "language": "sv"},
@@ -72,7 +73,7 @@ async def test_seed_is_idempotent(session: AsyncSession, clock: FakeClock) -> No
 async def test_seed_leaves_an_existing_directory_alone(
     session: AsyncSession, clock: FakeClock
 ) -> None:
-    session.add(Service(name="Egen tjänst", municipalities=["Osby"]))
+    session.add(factories.service(clock(), name="Egen tjänst", municipalities=["Osby"]))
     await session.commit()
     assert await seed_bundled_directory(session=session, clock=clock) == 0
     assert await _count(session, Service) == 1

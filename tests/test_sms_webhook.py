@@ -186,7 +186,7 @@ async def test_a_signed_request_without_from_names_the_field(sms) -> None:
 
 async def test_ok_to_a_reminder_lands_on_the_case(sms, clock) -> None:
     async with sms.ctx.sessions() as session:
-        case = await make_case(session)
+        case = await make_case(session, clock())
         starts = datetime(2026, 11, 26, 10, 0, tzinfo=STOCKHOLM)
         await schedule_meeting(
             session=session, case=case, plan=plan(starts), created_by=None, now=clock()

@@ -20,10 +20,10 @@ from playwright.sync_api import expect, sync_playwright
 
 from bot import conversations
 from bot.app import build
+from bot.clock import system_clock
 from bot.db import create_all, make_engine, make_session_factory
 from bot.models import Author
 from bot.settings import Settings
-from directory.models import utcnow
 from tests.conftest import ARTIFACTS, CHROMIUM_ARGS
 
 
@@ -72,7 +72,11 @@ async def coordinator_writes(db_url: str, conversation_id: str, text: str) -> No
         )
         assert conv is not None
         await conversations.add_message(
-            session=session, conversation=conv, author=Author.coordinator, text=text, at=utcnow()
+            session=session,
+            conversation=conv,
+            author=Author.coordinator,
+            text=text,
+            at=system_clock(),
         )
         await session.commit()
     await engine.dispose()

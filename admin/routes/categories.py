@@ -59,7 +59,7 @@ async def create_category(
         session=session,
         ctx=ctx,
         who=who,
-        row=Category.model_validate(data.model_dump()),
+        row=editing.new_row(Category, data.model_dump(), ctx),
         resource_type=RTYPE,
     )
     set_etag(response, row.version)

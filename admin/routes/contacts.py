@@ -87,7 +87,9 @@ async def create_contact(
     guard(who)(service)
     data = valid_contact(body.model_dump())
     position = await crud.next_contact_position(session=session, service_id=service_id)
-    row = ContactPoint.model_validate({**data, "service_id": service_id, "position": position})
+    row = editing.new_row(
+        ContactPoint, {**data, "service_id": service_id, "position": position}, ctx
+    )
     row = await editing.create(session=session, ctx=ctx, who=who, row=row, resource_type=RTYPE)
     set_etag(response, row.version)
     return row

@@ -68,7 +68,7 @@ async def create_organization(
         session=session,
         ctx=ctx,
         who=who,
-        row=Organization.model_validate(data),
+        row=editing.new_row(Organization, data, ctx),
         resource_type=RTYPE,
     )
     set_etag(response, row.version)

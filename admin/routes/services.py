@@ -116,7 +116,7 @@ async def create_service(
 ) -> ServicePublic:
     """Create a service (version 1)."""
     data = await valid_service(session, body.model_dump())
-    row = Service.model_validate(data)
+    row = editing.new_row(Service, data, ctx)
     guard(who)(row)
     row = await editing.create(session=session, ctx=ctx, who=who, row=row, resource_type="service")
     set_etag(response, row.version)

@@ -61,7 +61,7 @@ async def create_synonym(
     data = validate_as(SynonymCreate, body.model_dump())
     if await crud.find_synonym(session=session, term=data.term, language=data.language):
         raise _conflict(data.term, data.language)
-    row = Synonym.model_validate(data.model_dump())
+    row = editing.new_row(Synonym, data.model_dump(), ctx)
     row = await editing.create(session=session, ctx=ctx, who=who, row=row, resource_type=RTYPE)
     set_etag(response, row.version)
     return row

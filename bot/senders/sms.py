@@ -118,12 +118,12 @@ class QueuedSmsSender:
         self._sessions, self._clock, self._wake = sessions, clock, wake
 
     async def send(self, to: str, reply: Reply) -> None:
-        phone = to_e164(to)
+        phone, now = to_e164(to), self._clock()
         async with self._sessions() as session:
             if await is_opted_out(session=session, phone=phone):
                 raise SmsOptedOut("the number wrote STOPP")
             enqueue(session=session, kind=OutboundKind.message, to_phone=phone,
-                    body=render_sms(reply), due_at=self._clock())  # fmt: skip
+                    body=render_sms(reply), due_at=now, now=now)  # fmt: skip
             await session.commit()
         self.wake()
 
