@@ -48,9 +48,15 @@ class Urgency:
     kind: str | None
     reason: str
     services: tuple[str, ...]  # directory service names, most important first
-    # Not urgent, but a strong danger word is live (not negated, past or hypothetical):
-    # the reply then leads with the 112 line. Rules miss new phrasings; this costs little.
+    # Not urgent, but a strong danger word is live (not negated, past or hypothetical), or
+    # the triage model is unsure: the reply then leads with the 112 line.
     caution: bool = False
+    score: float | None = None  # the triage model's P(acute), when it read the message
+
+    @property
+    def level(self) -> str:
+        """urgent, caution or none: the three outcomes of triage."""
+        return "urgent" if self.urgent else "caution" if self.caution else "none"
 
 
 NOT_URGENT = Urgency(urgent=False, kind=None, reason="", services=())
@@ -70,6 +76,7 @@ class UrgencyRules:
     """The compiled contents of `urgency.json`."""
 
     services: dict[str, tuple[str, ...]]
+    caution_services: tuple[str, ...]  # listed first when triage says caution
     lexicon: dict[str, re.Pattern[str]]
     situations: tuple[Situation, ...]
     caution: tuple[str, ...]  # concepts that alone put the 112 line first
@@ -102,6 +109,7 @@ class UrgencyRules:
         blockers, negation = data["clause_blockers"], data["negation"]
         return cls(
             services={k: tuple(v) for k, v in data["services"].items()},
+            caution_services=tuple(data.get("caution_services", [])),
             lexicon={k: _compile(v) for k, v in data["lexicon"].items()},
             situations=tuple(_situation(s) for s in data["situations"]),
             caution=tuple(data.get("caution_concepts", [])),

