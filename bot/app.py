@@ -80,7 +80,10 @@ def build(
         senders={Channel.web: StoredOnlySender()},
     )
     ctx.directory = DirectoryIndex(
-        ctx.sessions, default_municipality=settings.default_municipality, clock=clock
+        ctx.sessions,
+        default_municipality=settings.default_municipality,
+        clock=clock,
+        encoder=settings.encoder,
     )
     ctx.core = ConversationCore(
         sessions=ctx.sessions,

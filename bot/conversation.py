@@ -36,6 +36,14 @@ log = logging.getLogger(__name__)
 
 # Commands answered with one fixed text.
 _SIMPLE = {Intent.empty: "empty", Intent.help: "help", Intent.thanks: "thanks"}
+# Buttons, numbers and one-word commands carry no danger of their own.
+_NO_TRIAGE = {Intent.empty, Intent.greet, Intent.more, Intent.detail, Intent.delete_confirmed}
+
+
+def _worth_triage(turn: Turn) -> bool:
+    if turn.inbound.action or turn.parsed.intent in _NO_TRIAGE:
+        return False
+    return turn.parsed.intent is Intent.question or len(turn.inbound.text.split()) >= 2
 
 
 @dataclass(frozen=True)
@@ -176,7 +184,24 @@ class ConversationCore:
 
     async def _respond(self, turn: Turn) -> list[Reply]:
         replies = await self._dispatch(turn)
+        if not turn.deleted:
+            replies = await self._triage(turn, replies)
         return replies + [Reply(text=note) for note in turn.notes]
+
+    async def _triage(self, turn: Turn, replies: list[Reply]) -> list[Reply]:
+        """Every turn with words in it is triaged, whatever the step (consent, an open case,
+        a follow-up): acute danger gets the emergency guidance first, and the conversation
+        stays marked urgent for the coordinator."""
+        level = turn.triaged
+        if level is None and _worth_triage(turn):
+            level = (await self._answers.triage(turn.inbound.text)).level
+            if level == "urgent":
+                replies = [await self._answers.emergency(turn), *replies]
+            elif level == "caution":
+                replies = [Reply(text=t("caution", turn.lang)), *replies]
+        if level == "urgent" and not turn.ctx.get("urgent"):
+            turn.remember(urgent=True)
+        return replies
 
     async def _dispatch(self, turn: Turn) -> list[Reply]:
         """Deleting first, then what the bot is waiting for, then commands and questions."""

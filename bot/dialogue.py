@@ -13,6 +13,7 @@ from bot.intents import Parsed
 from bot.models import Conversation, ConversationMessage
 from bot.texts import SV, t
 from directory.matching import MatchResult, Query
+from directory.urgency import Urgency
 
 PAGE = 3  # services per reply
 MAX_RESULTS = 12  # how far "fler" can page
@@ -31,6 +32,7 @@ class State:
 
 class Matcher(Protocol):
     def match(self, query: Query, *, limit: int = 5) -> MatchResult: ...
+    def assess(self, text: str) -> Urgency: ...
 
 
 class Directory(Protocol):
@@ -52,6 +54,7 @@ class Turn:
     lang: str = SV
     deleted: bool = False
     notes: list[str] = field(default_factory=list)
+    triaged: str | None = None  # the triage outcome when this turn's text was matched
 
     @property
     def ctx(self) -> dict[str, Any]:

@@ -6,12 +6,15 @@ follow-ups: the matcher is cached in memory, and nothing but ids and numbers is 
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.dialogue import MAX_MATCH_CHARS, MAX_RESULTS, PAGE, Directory, State, Turn, offer_person
 from bot.dto import Reply
 from bot.privacy import redact
 from bot.replies import cost_reply, detail_reply, services_reply, urgent_reply
 from bot.texts import t
 from directory.matching import Hit, MatchResult, MunicipalitySource, Query
+from directory.urgency import Urgency
 
 
 class Answers:
@@ -19,8 +22,21 @@ class Answers:
         self._directory = directory
 
     async def match(self, query: Query, limit: int = MAX_RESULTS) -> MatchResult:
+        # Matching encodes the text (CPU work): in a thread, so other chats go on meanwhile.
         matcher = await self._directory.get()
-        return matcher.match(query, limit=limit)
+        return await asyncio.to_thread(matcher.match, query, limit=limit)
+
+    async def triage(self, text: str) -> Urgency:
+        """Acute danger in this text? (urgent, caution or none; see directory.triage)"""
+        matcher = await self._directory.get()
+        return await asyncio.to_thread(matcher.assess, text[:MAX_MATCH_CHARS])
+
+    async def emergency(self, turn: Turn) -> Reply:
+        """The emergency guidance for an acute message that is not a new question."""
+        conv = turn.conversation
+        text = turn.inbound.text[:MAX_MATCH_CHARS]
+        result = await self.match(Query(text=text, municipality=conv.municipality, age=conv.age))
+        return urgent_reply(result, turn.lang)
 
     async def answer(self, turn: Turn) -> list[Reply]:
         """A new question: urgent guidance first when needed, then the best few services."""
@@ -34,6 +50,7 @@ class Answers:
         turn.remember(
             query=redact(text), municipality=result.municipality, age=result.age, shown=0, focus=[]
         )
+        turn.triaged = triage_level(result)
         replies = [urgent_reply(result, turn.lang)] if result.urgent else []
         return [*replies, self._first_page(turn, result)]
 
@@ -137,6 +154,11 @@ class Answers:
         turn.conversation.municipality = name[:64]
         turn.conversation.state = State.idle
         return [Reply(text=t("municipality_set", turn.lang, municipality=name))]
+
+
+def triage_level(result: MatchResult) -> str:
+    """urgent, caution or none, as the match judged the question."""
+    return "urgent" if result.urgent else "caution" if result.extras.get("caution") else "none"
 
 
 def _age_matters(result: MatchResult) -> bool:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 
 from bot import conversations as store
-from bot.dialogue import MAX_MATCH_CHARS, State, Turn
+from bot.dialogue import State, Turn
 from bot.dialogue_answers import Answers
 from bot.dto import Button, Reply
-from bot.intents import Intent, has_words
+from bot.intents import Intent
 from bot.ports import Handoff
-from bot.replies import contacts_text, urgent_reply
+from bot.replies import contacts_text
 from bot.texts import t
 from directory.matching import Query
 
@@ -70,18 +70,13 @@ class HandoffSteps:
         return None
 
     async def relay(self, turn: Turn) -> list[Reply]:
-        """A case is open: the coordinator answers; the bot only adds urgent guidance."""
+        """A case is open: the coordinator answers. The bot says nothing itself; the core
+        still triages the message, so danger gets the emergency guidance at once."""
         assert self._handoff is not None
         await self._handoff.parent_wrote(
             session=turn.session, conversation=turn.conversation, message=turn.message
         )
-        if not has_words(turn.inbound.text):
-            return []
-        query = Query(
-            text=turn.inbound.text[:MAX_MATCH_CHARS], municipality=turn.conversation.municipality
-        )
-        result = await self._answers.match(query)
-        return [urgent_reply(result, turn.lang)] if result.urgent else []
+        return []
 
     async def _coordinator_contacts(self, turn: Turn) -> Reply:
         """No handoff configured: tell the parent how to reach Familjeguiden themselves."""

@@ -74,7 +74,10 @@ async def _load_matcher(settings: Settings) -> Matcher:
         async with sessions() as session:
             await seed_bundled_directory(session=session)
         index = DirectoryIndex(
-            sessions, default_municipality=settings.default_municipality, clock=system_clock
+            sessions,
+            default_municipality=settings.default_municipality,
+            clock=system_clock,
+            encoder=settings.encoder,
         )
         return await index.get()
     finally:

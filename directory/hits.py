@@ -46,10 +46,15 @@ class HitList:
         limit: int,
     ) -> list[Hit]:
         fits = self._fits
-        if urgency.urgent:
+        if urgency.urgent or urgency.caution:
+            why = (
+                self._say("akut läge: ring nu", "emergency: call now")
+                if urgency.urgent
+                else self._say("om någon är i fara just nu", "if someone is in danger now")
+            )
             for name in urgency.services:
                 for doc in (d for d in self.m.by_name.get(fold(name), ()) if fits(d)):
-                    self._add(doc, 100.0, self._say("akut läge: ring nu", "emergency: call now"))
+                    self._add(doc, 100.0, why)
         best = self.m.score(ranked[0][1]) if ranked else 0.0
         if not confident:
             for doc in (d for d in self.m.by_name.get(self.m.coordinator, ()) if fits(d)):

@@ -14,11 +14,12 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.db import SessionFactory
+from directory.encoder import DEFAULT_ENCODER, load_encoder
 from directory.matcher import Matcher
 from directory.municipalities import MunicipalityResolver
 from directory.store import directory_revision, load_cards, load_synonyms
 from directory.synonyms import load_bundled_synonyms
-from directory.urgency import UrgencyRules
+from directory.triage import Triage
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class DirectoryIndex:
         default_municipality: str,
         clock: Clock,
         check_every_s: float = 2.0,
+        encoder: str = DEFAULT_ENCODER,
     ) -> None:
         self._sessions = sessions
         self._default = default_municipality
@@ -42,7 +44,8 @@ class DirectoryIndex:
         self._checked_at: datetime | None = None
         self._stale = True
         self._resolver: MunicipalityResolver | None = None
-        self._rules: UrgencyRules | None = None
+        self._encoder = encoder
+        self._triage: Triage | None = None
 
     def invalidate(self) -> None:
         """The directory changed here: check the revision on the next `get()`."""
@@ -72,15 +75,16 @@ class DirectoryIndex:
                 return
             cards = await load_cards(session=session)
             synonyms = await load_synonyms(session=session) or load_bundled_synonyms()
-        if self._resolver is None or self._rules is None:
+        if self._resolver is None or self._triage is None:
             self._resolver = await asyncio.to_thread(MunicipalityResolver.load)
-            self._rules = await asyncio.to_thread(UrgencyRules.load)
+            encoder = load_encoder(self._encoder)
+            self._triage = await asyncio.to_thread(Triage.load, encoder)
         self._matcher = await asyncio.to_thread(
             Matcher.build,
             cards,
             synonyms=synonyms,
             resolver=self._resolver,
-            urgency_rules=self._rules,
+            triage=self._triage,
             default_municipality=self._default,
         )
         self._revision = revision

@@ -21,7 +21,8 @@ from directory.matching import MatchResult, MunicipalitySource, Query, ServiceCa
 from directory.query import QueryTerms, analyse
 from directory.synonyms import SynonymTable
 from directory.text import Vocabulary, fold, words
-from directory.urgency import NOT_URGENT, Urgency, detect_urgency
+from directory.triage import Triage
+from directory.urgency import NOT_URGENT, Urgency
 
 # raw BM25F -> 0..100 via 100 * (1 - exp(-raw / scale)), scale = SCALE_PER_IDF * the largest
 # idf: raw scores grow with log(directory size), so this keeps one exact keyword hit near 55
@@ -67,13 +68,13 @@ class Matcher:
         vocab: Vocabulary,
         synonyms: SynonymTable,
         resolver: Resolver | None,
-        urgency_rules: object | None,
+        triage: Triage | None,
         default_municipality: str,
         coordinator: str,
     ) -> None:
         self.cards, self.index, self.vocab, self.synonyms = cards, index, vocab, synonyms
         self.scale = SCALE_PER_IDF * max(1.0, max(index.idf.values(), default=1.0))
-        self.resolver, self.urgency_rules = resolver, urgency_rules
+        self.resolver, self.triage = resolver, triage
         self.default_municipality = default_municipality
         self.coordinator = fold(coordinator)
         self.places = [served_places(c) for c in cards]
@@ -102,7 +103,7 @@ class Matcher:
         *,
         synonyms: dict[str, dict[str, list[str]]],
         resolver: Resolver | None,
-        urgency_rules: object | None,
+        triage: Triage | None,
         default_municipality: str,
         coordinator: str = "Familjeguiden",
     ) -> Matcher:
@@ -117,7 +118,7 @@ class Matcher:
             vocab=vocab,
             synonyms=table,
             resolver=resolver,
-            urgency_rules=urgency_rules,
+            triage=triage,
             default_municipality=default_municipality,
             coordinator=coordinator,
         )
@@ -134,7 +135,7 @@ class Matcher:
             known=self.index.idf,
             drop=frozenset(words(named or "")),
         )
-        urgency = self._urgency(text)
+        urgency = self.assess(text)
         limit = max(limit, MIN_RESULTS)
         place = fold(municipality)
         ranked = self._ranked(q, place=place, age=age, limit=limit)
@@ -153,6 +154,8 @@ class Matcher:
                 "language": "en" if english else "sv",
                 "urgent_kind": urgency.kind,
                 "caution": urgency.caution,
+                "triage": urgency.level,
+                "triage_score": urgency.score,
             },
         )
 
@@ -165,10 +168,11 @@ class Matcher:
             return given or query.municipality, MunicipalitySource.query, None
         return self.default_municipality, MunicipalitySource.default, None
 
-    def _urgency(self, text: str) -> Urgency:
-        if self.urgency_rules is None or not text.strip():
+    def assess(self, text: str) -> Urgency:
+        """Triage alone (no ranking): urgent, caution or none."""
+        if self.triage is None or not text.strip():
             return NOT_URGENT
-        return detect_urgency(text, self.urgency_rules)
+        return self.triage.assess(text)
 
     def _ranked(
         self, q: QueryTerms, *, place: str, age: int | None, limit: int

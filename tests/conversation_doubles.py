@@ -22,6 +22,7 @@ from directory.matching import (
     Query,
     ServiceCard,
 )
+from directory.urgency import NOT_URGENT, Urgency
 
 KNOWN_MUNICIPALITIES = ("Degerfors", "Norrköping")
 
@@ -122,12 +123,18 @@ class FakeMatcher:
             municipality, source = self.default_municipality, MunicipalitySource.default
         return MatchResult(
             hits=hits[:limit],
-            urgent=bool(words & {"tabletter", "självmord"}),
+            urgent=self.assess(query.text).urgent,
             confident=len(hits) > 0 and hits[0].score >= 20,
             municipality=municipality,
             municipality_source=source,
             age=_age(words),
         )
+
+    def assess(self, text: str) -> Urgency:
+        """Two alarm words stand in for triage."""
+        if set(re.findall(r"\w+", text.lower())) & {"tabletter", "självmord"}:
+            return Urgency(True, "overdose", "alarm word", ("SOS Alarm 112",))
+        return NOT_URGENT
 
 
 def _age(words: set[str]) -> int | None:

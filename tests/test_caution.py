@@ -1,4 +1,7 @@
-"""The caution tier: a live danger word that no urgent situation covers still puts 112 first.
+"""The caution tier, and triage on every turn of a chat.
+
+The rules' caution tier: a live danger word that no urgent situation covers still puts 112
+first.
 
 Urgent rules miss acute danger described in new words (measured on blind sets); the caution
 line is the cheap safety net. It never sets `urgent`, so urgent precision is unchanged.
@@ -11,6 +14,7 @@ from importlib import resources
 
 import pytest
 
+from bot.conversations import get_conversation
 from directory.urgency import UrgencyRules, detect_urgency
 from tests.test_web_api import app, chat, client  # noqa: F401  (fixtures and helper)
 
@@ -50,9 +54,31 @@ def test_harmless_messages_get_no_caution(rules: UrgencyRules, text: str) -> Non
     assert not detect_urgency(text, rules).caution
 
 
-async def test_chat_answer_leads_with_112_on_caution_only(client) -> None:  # noqa: F811
-    warned = await chat(client, ROOF)
-    assert warned["urgent"] is False
-    assert warned["messages"][0]["text"].startswith("Är någon i fara just nu: ring 112")
+async def test_chat_answer_leads_with_112_on_danger_only(client) -> None:  # noqa: F811
+    warned = await chat(client, ROOF)  # the rules say caution; the trained model may say urgent
+    assert warned["messages"][0]["text"].lower().startswith("är någon i fara just nu")
+    assert warned["services"][0]["name"] == "SOS Alarm 112"
     calm = await chat(client, "Var finns öppen förskola för bebisar i Degerfors?")
-    assert all("ring 112 direkt" not in m["text"] for m in calm["messages"])
+    assert all("112" not in m["text"] for m in calm["messages"])
+
+
+ACUTE = "min dotter har precis svalt en hel burk sömntabletter och vi får inte liv i henne"
+
+
+async def test_every_turn_is_triaged_and_an_acute_one_marks_the_conversation(
+    app,  # noqa: F811
+    client,  # noqa: F811
+) -> None:
+    first = await chat(client, "Var finns öppen förskola för bebisar i Degerfors?")
+    cid = first["conversation_id"]
+    assert first["urgent"] is False
+    await chat(client, "Prata med en person", cid, action="handoff")
+    opened = await chat(client, "Ja", cid, action="yes")  # a coordinator now answers
+    assert opened["urgent"] is False
+    acute = await chat(client, ACUTE, cid)  # relayed to the coordinator, and triaged
+    assert acute["urgent"] is True
+    assert acute["messages"][0]["text"].startswith("Är någon i fara just nu? Ring 112")
+    async with app.state.ctx.sessions() as session:
+        conversation = await get_conversation(session=session, conversation_id=cid)
+    assert conversation is not None and conversation.context["urgent"] is True
+    assert conversation.state == "with_coordinator"

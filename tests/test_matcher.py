@@ -16,6 +16,7 @@ from directory.models import Service
 from directory.municipalities import MunicipalityResolver
 from directory.seed import seed_bundled_directory
 from directory.synonyms import load_bundled_synonyms
+from directory.triage import Triage
 from directory.urgency import UrgencyRules
 
 
@@ -75,7 +76,7 @@ def matcher() -> Matcher:
         CARDS,
         synonyms=load_bundled_synonyms(),
         resolver=MunicipalityResolver.load(),
-        urgency_rules=UrgencyRules.load(),
+        triage=Triage(UrgencyRules.load()),
         default_municipality="Degerfors",
     )
 

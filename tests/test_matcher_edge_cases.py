@@ -9,6 +9,7 @@ from directory.matching import Query
 from directory.municipalities import MunicipalityResolver
 from directory.seed import load_bundled_directory
 from directory.synonyms import load_bundled_synonyms
+from directory.triage import Triage
 from directory.urgency import UrgencyRules
 from tests.test_matcher import card
 
@@ -21,7 +22,7 @@ def bundled() -> Matcher:
         cards,
         synonyms=load_bundled_synonyms(),
         resolver=MunicipalityResolver.load(),
-        urgency_rules=UrgencyRules.load(),
+        triage=Triage(UrgencyRules.load()),
         default_municipality="Degerfors",
     )
 
