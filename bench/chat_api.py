@@ -4,10 +4,12 @@ Starts the product as the README does (`familjeguiden serve`: one uvicorn worker
 the bundled directory, the conversation core, the handoff) on a free 127.0.0.1 port with a
 temporary SQLite file, then replays short dialogues (question, "fler", "1", "vad kostar
 det?", "tack") from `--users` concurrent web chats, each its own conversation, until
-`--messages` have been sent. Prints messages/s, p50/p99 latency
-and the commands used. Loopback only; the total is capped.
+`--messages` have been sent. Every question is worded differently, so the encoder's cache
+does not hide its cost. Runs once per `--encoders` value (ENCODER=none: the rules alone, as
+before the semantic tier; e5: triage with the sentence encoder) and prints messages/s, p50/p99
+latency, the commands used and the ratio to the first run. Loopback only; capped.
 
-  .venv/bin/python bench/chat_api.py [--messages 400] [--users 8]
+  .venv/bin/python bench/chat_api.py [--messages 400] [--users 8] [--encoders none,e5]
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ async def one_user(
         budget[0] -= 1
         step = turn % (len(FOLLOW_UPS) + 1)
         if step == 0:
-            text, action, cid = QUESTIONS[(user + turn) % len(QUESTIONS)], None, None
+            base = QUESTIONS[(user + turn) % len(QUESTIONS)]
+            text, action, cid = f"{base} Barnet är {5 + turn % 12} år. ({user}-{turn})", None, None
         else:
             text, action = FOLLOW_UPS[step - 1]
         body = {"conversation_id": cid, "text": text, "action": action}
@@ -78,7 +81,7 @@ async def one_user(
         turn += 1
 
 
-async def drive(base: str, proc: subprocess.Popen[bytes], messages: int, users: int) -> None:
+async def drive(base: str, proc: subprocess.Popen[bytes], messages: int, users: int) -> float:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         await wait_ready(client, proc)
         await client.post("/api/chat", json={"text": QUESTIONS[0]})  # warm the index
@@ -91,30 +94,44 @@ async def drive(base: str, proc: subprocess.Popen[bytes], messages: int, users: 
     print(f"messages: {len(latencies)}  concurrent chats: {users}  elapsed: {elapsed:.2f} s")
     print(f"throughput: {len(latencies) / elapsed:.1f} messages/s")
     print(f"latency p50: {cuts[49] * 1000:.1f} ms  p99: {cuts[98] * 1000:.1f} ms")
+    return len(latencies) / elapsed
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--encoders", default="none,e5", help="ENCODER values, in order")
     args = parser.parse_args()
     messages = max(20, min(args.messages, MAX_MESSAGES))
+    print("bench:  ", shlex.join([sys.executable, *sys.argv]))
+    rates: list[tuple[str, float]] = []
+    for encoder in args.encoders.split(","):
+        rates.append((encoder, run_server(encoder, messages, args.users)))
+        first_name, first = rates[0]
+        if len(rates) > 1:
+            print(f"ratio to ENCODER={first_name}: {rates[-1][1] / first:.2f}x")
+    return 0
+
+
+def run_server(encoder: str, messages: int, users: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         port = free_port()
         server = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
         env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+        env["ENCODER"] = encoder
         for name in ("TELEGRAM_BOT_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
             env.pop(name, None)  # web chat only: no bot polling, no SMS
-        print("bench:  ", shlex.join([sys.executable, *sys.argv]))
-        print("server: ", f"DATABASE_URL={url} LOG_LEVEL=WARNING", shlex.join(server))
+        print(
+            f"server:  ENCODER={encoder} DATABASE_URL={url} LOG_LEVEL=WARNING", shlex.join(server)
+        )
         proc = subprocess.Popen(server, cwd=ROOT, env=env)
         try:
-            asyncio.run(drive(f"http://127.0.0.1:{port}", proc, messages, args.users))
+            return asyncio.run(drive(f"http://127.0.0.1:{port}", proc, messages, users))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    return 0
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from directory.matching import Query, ServiceCard
 from directory.municipalities import MunicipalityResolver
 from directory.synonyms import load_bundled_synonyms
 from directory.text import words
+from directory.triage import Triage
 from directory.urgency import UrgencyRules
 
 DATA = Path(__file__).resolve().parents[1] / "directory" / "data" / "services.json"
@@ -130,7 +131,7 @@ def main(argv: list[str]) -> int:
         cards,
         synonyms=load_bundled_synonyms(),
         resolver=resolver,
-        urgency_rules=UrgencyRules.load(),
+        triage=Triage(UrgencyRules.load()),
         default_municipality="Degerfors",
     )
     print(f"index build: {time.perf_counter() - start:.2f} s for {len(cards)} services")
