@@ -25,6 +25,6 @@ def make_admin_router() -> APIRouter:
     router = APIRouter(prefix="/admin/api/v1")
     for module in (organizations, services, contacts, categories, synonyms, keys, audit, transfer):
         router.include_router(module.router)
-    router.include_router(cases.router)  # issue 4: coordinators' cases
-    router.include_router(meetings.router)  # issue 5: meetings and their SMS reminders
+    router.include_router(cases.router)  # coordinators' cases
+    router.include_router(meetings.router)  # meetings and their SMS reminders
     return router

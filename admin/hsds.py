@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from directory.models import Category, ContactKind, ContactPoint, Organization, Service
@@ -371,7 +371,3 @@ def _address(location: dict[str, Any]) -> str:
         parts = [address.get("address_1"), address.get("postal_code"), address.get("city")]
         return ", ".join(str(p) for p in parts if p)
     return ""
-
-
-def parse_date(value: Any) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) and value else None

@@ -124,7 +124,7 @@ def build(
     install_telegram(app, ctx)  # sender, webhook route, polling/webhook start-up
     from handlers import telegram_coordinators  # after Telegram: uses its bot and dispatcher
 
-    telegram_coordinators.install(app, ctx)  # the coordinators' group (issue 4)
+    telegram_coordinators.install(app, ctx)  # the coordinators' Telegram group
     install_sms(app, ctx)  # Twilio webhook, queued SMS sender, reminder worker (if enabled)
     from admin.api import make_admin_router  # imported here: admin routes import bot.app
 

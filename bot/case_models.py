@@ -1,4 +1,4 @@
-"""Case (ärende) tables for the handoff to a coordinator (issue 4)."""
+"""Case (ärende) tables for the handoff to a coordinator."""
 
 from __future__ import annotations
 

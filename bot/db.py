@@ -6,7 +6,6 @@ sqlmodel's AsyncSession with expire_on_commit=False: nothing is lazy-loaded afte
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +100,3 @@ async def create_all(engine: AsyncEngine) -> None:
     import_models()
     async with engine.begin() as conn:
         await conn.run_sync(SQLModel.metadata.create_all)
-
-
-async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency body: one session per request."""
-    async with factory() as session:
-        yield session

@@ -1,4 +1,4 @@
-"""SMS, meeting and reminder tables (issue 5).
+"""SMS, meeting and reminder tables.
 
 Datetimes are aware: sqlmodel stores them as UTC (timestamptz on PostgreSQL) and hands
 them back in UTC on both databases.

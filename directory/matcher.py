@@ -40,11 +40,6 @@ def to_score(raw: float, *, scale: float) -> float:
     return round(100.0 * (1.0 - math.exp(-raw / scale)), 1)
 
 
-def eligible(card: ServiceCard, *, municipality: str, age: int | None) -> bool:
-    """National services serve everyone; others only the municipalities they list."""
-    return _fits(card, served_places(card), place=fold(municipality), age=age)
-
-
 def _fits(
     card: ServiceCard, places: frozenset[str] | None, *, place: str, age: int | None
 ) -> bool:

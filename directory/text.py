@@ -120,10 +120,6 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
-def is_stop(word: str) -> bool:
-    return word in STOP_WORDS
-
-
 class Vocabulary:
     """The words an index knows: splits compounds into known parts and corrects typos."""
 

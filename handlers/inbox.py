@@ -1,4 +1,4 @@
-"""The coordinator inbox: server-rendered pages behind a login (issue 4).
+"""The coordinator inbox: server-rendered pages behind a login.
 
 Pages: /inbox/login, /inbox (list with filters), /inbox/cases/{id} (conversation, reply,
 notes, assign, close), /inbox/stats. The case page polls /inbox/cases/{id}/messages.json

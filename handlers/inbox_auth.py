@@ -1,20 +1,20 @@
 """Coordinator logins for the inbox: scrypt passwords, a signed session cookie, CSRF tokens.
 
-itsdangerous is not a dependency, so the session cookie is signed here with HMAC-SHA256
-over settings.session_secret: `<base64 payload>.<hex signature>`, payload {uid, exp}.
-CSRF uses the double-submit pattern: a random cookie value that every POST form echoes.
+Passwords: scrypt, stored with their parameters (`scrypt$n=16384,r=8,p=1$<salt>$<digest>`),
+so the cost can be raised later without breaking stored hashes. The session cookie is signed
+with itsdangerous over settings.session_secret; its payload {uid, exp} carries an expiry from
+the injected clock (itsdangerous' own timestamps would read the wall clock). CSRF uses the
+double-submit pattern: a random cookie value that every POST form echoes.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import json
 import secrets
 from datetime import datetime, timedelta
 
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,47 +25,57 @@ CSRF_COOKIE = "fg_inbox_csrf"
 SESSION_LIFETIME = timedelta(hours=10)  # one working day, then log in again
 INBOX_ROLES = (Role.coordinator, Role.admin)
 # scrypt cost: n=2**14, r=8, p=1 (about 16 MB, tens of milliseconds), as OWASP suggests.
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+_DKLEN = 32
+_COOKIE_SALT = "familjeguiden-inbox-session"  # keeps these signatures apart from other uses
 
 
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=_DKLEN, **_SCRYPT)
+    cost = ",".join(f"{k}={v}" for k, v in _SCRYPT.items())
+    return f"scrypt${cost}${salt.hex()}${digest.hex()}"
 
 
 def verify_password(password: str, stored: str | None) -> bool:
-    if not stored or stored.count("$") != 2:
+    """Checks against the parameters stored with the hash. Hashes from before parameters
+    were stored (`scrypt$<salt>$<digest>`) used today's defaults."""
+    parts = (stored or "").split("$")
+    if len(parts) == 3:
+        parts.insert(1, ",".join(f"{k}={v}" for k, v in _SCRYPT.items()))
+    if len(parts) != 4 or parts[0] != "scrypt":
         return False
-    scheme, salt_hex, digest_hex = stored.split("$")
-    if scheme != "scrypt":
+    try:
+        cost = {k: int(v) for k, v in (item.split("=") for item in parts[1].split(","))}
+        salt, expected = bytes.fromhex(parts[2]), bytes.fromhex(parts[3])
+        if set(cost) != set(_SCRYPT):
+            return False
+        digest = hashlib.scrypt(password.encode(), salt=salt, dklen=len(expected), **cost)
+    except ValueError:  # malformed numbers, hex or scrypt parameters
         return False
-    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), **_SCRYPT)
-    return hmac.compare_digest(digest.hex(), digest_hex)
+    return hmac.compare_digest(digest, expected)
 
 
-def _sign(payload: bytes, secret: str) -> str:
-    return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
+def _serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=_COOKIE_SALT)
 
 
 def make_session_cookie(*, user_id: str, now: datetime, secret: str) -> str:
-    body = json.dumps({"uid": user_id, "exp": int((now + SESSION_LIFETIME).timestamp())})
-    payload = base64.urlsafe_b64encode(body.encode())
-    return f"{payload.decode()}.{_sign(payload, secret)}"
+    expires = int((now + SESSION_LIFETIME).timestamp())
+    return str(_serializer(secret).dumps({"uid": user_id, "exp": expires}))
 
 
 def read_session_cookie(value: str | None, *, now: datetime, secret: str) -> str | None:
     """The user id in a valid, unexpired cookie; None for anything else."""
-    if not value or "." not in value:
-        return None
-    payload, signature = value.rsplit(".", 1)
-    if not hmac.compare_digest(_sign(payload.encode(), secret), signature):
+    if not value:
         return None
     try:
-        data = json.loads(base64.urlsafe_b64decode(payload.encode()))
-    except (binascii.Error, ValueError):
+        data = _serializer(secret).loads(value)
+    except BadSignature:
         return None
-    if not isinstance(data, dict) or int(data.get("exp", 0)) < now.timestamp():
+    if not isinstance(data, dict) or not isinstance(data.get("exp"), int):
+        return None
+    if data["exp"] < now.timestamp():
         return None
     uid = data.get("uid")
     return uid if isinstance(uid, str) else None

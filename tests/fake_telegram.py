@@ -3,7 +3,7 @@
 It speaks the Bot API's HTTP shape (`POST /bot{token}/{method}`, form or JSON parameters,
 `{"ok": true, "result": ...}` answers), records every call for assertions, queues updates
 for `getUpdates` long polling, and can answer 429 (flood control) or drop connections for
-the next calls. Reused by the parent-chat tests (issue 3) and the coordinator group (issue 4).
+the next calls. Reused by the parent-chat tests and the coordinators' group tests.
 
     async with FakeTelegram.running() as fake:
         bot = fake.make_bot()
