@@ -77,7 +77,7 @@ def test_the_installed_command_answers_jsonl_on_a_fresh_database(tmp_path: Path)
     answers = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(answers) == 3
     assert "Elevhälsan" in [r["name"] for r in answers[0]["results"][:3]]
-    assert answers[1]["urgent"] is True
+    assert answers[1]["urgent"] is True and answers[1]["triage"] == "urgent"
     assert answers[1]["results"][0]["name"] == "SOS Alarm 112"
     assert answers[2]["error"] and answers[2]["results"] == []
 
