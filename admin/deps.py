@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import AppContext, get_ctx
+from bot.context import AppContext, get_ctx
 
 
 async def get_session(ctx: AppContext = Depends(get_ctx)) -> AsyncIterator[AsyncSession]:

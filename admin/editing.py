@@ -15,7 +15,7 @@ from admin import audit
 from admin.auth import Principal
 from admin.concurrency import expected_version, stale
 from admin.deps import utc_now
-from bot.app import AppContext
+from bot.context import AppContext
 from directory.crud import claim_version, get_row
 
 Row = TypeVar("Row", bound=SQLModel)

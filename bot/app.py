@@ -9,55 +9,29 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from admin.api import make_admin_router
 from bot import case_jobs
 from bot.clock import Clock, system_clock
+from bot.context import AppContext
 from bot.conversation import ConversationCore
-from bot.db import SessionFactory, make_engine, make_session_factory, migrate
+from bot.db import make_engine, make_session_factory, migrate
 from bot.dto import Channel
 from bot.handoff import CaseHandoff
 from bot.ports import Handoff
-from bot.senders import StoredOnlySender, TextSender
+from bot.senders import StoredOnlySender
 from bot.settings import Settings, get_settings
-from bot.sms_runtime import install_sms
-from bot.telegram_runtime import install_telegram
 from directory.index import DirectoryIndex
 from directory.seed import seed_on_startup
+from handlers import inbox, telegram_coordinators, web
+from handlers.sms_runtime import install_sms
+from handlers.telegram_runtime import install_telegram
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class AppContext:
-    """Everything a request or an update handler may need, built once per app."""
-
-    settings: Settings
-    engine: AsyncEngine
-    sessions: SessionFactory
-    clock: Clock
-    senders: dict[Channel, TextSender] = field(default_factory=dict)
-    # The handoff to coordinators (bot.ports.Handoff for the core; inbox, API, group).
-    handoff: CaseHandoff = field(init=False)
-    # The cached matcher over the directory, and the one dialogue every channel shares.
-    directory: DirectoryIndex = field(init=False)
-    core: ConversationCore = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.handoff = CaseHandoff(
-            clock=self.clock,
-            senders=self.senders,  # the same dict: channels add their senders later
-            default_municipality=self.settings.default_municipality,
-        )
-
-
-def get_ctx(request: Request) -> AppContext:
-    """FastAPI dependency: the app's context."""
-    return request.app.state.ctx
 
 
 def build(
@@ -78,6 +52,11 @@ def build(
         sessions=make_session_factory(engine),
         clock=clock,
         senders={Channel.web: StoredOnlySender()},
+    )
+    ctx.handoff = CaseHandoff(
+        clock=clock,
+        senders=ctx.senders,  # the same dict: channels add their senders later
+        default_municipality=settings.default_municipality,
     )
     ctx.directory = DirectoryIndex(
         ctx.sessions,
@@ -122,18 +101,10 @@ def build(
     app.state.startup_hooks.append(seed_on_startup)  # the bundled directory, first
     case_jobs.install(app)
     install_telegram(app, ctx)  # sender, webhook route, polling/webhook start-up
-    from handlers import telegram_coordinators  # after Telegram: uses its bot and dispatcher
-
-    telegram_coordinators.install(app, ctx)  # the coordinators' Telegram group
+    telegram_coordinators.install(app, ctx)  # after Telegram: uses its bot and dispatcher
     install_sms(app, ctx)  # Twilio webhook, queued SMS sender, reminder worker (if enabled)
-    from admin.api import make_admin_router  # imported here: admin routes import bot.app
-
     app.include_router(make_admin_router())  # /admin/api/v1 (directory editing, keys, audit)
-    from handlers import inbox  # imported here: the inbox imports admin.deps -> bot.app
-
     inbox.install(app)  # /inbox: the coordinators' web inbox
-    from handlers import web  # imported here: it imports bot.app (get_ctx)
-
     app.include_router(web.make_router())  # / and /api/chat: the web chat
     app.add_exception_handler(RequestValidationError, web.validation_error)  # 422, never 500
     return app

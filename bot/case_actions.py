@@ -19,7 +19,7 @@ from bot.conversations import list_messages
 from bot.models import Conversation, ConversationMessage
 
 if TYPE_CHECKING:
-    from bot.app import AppContext
+    from bot.context import AppContext
 
 ACTIONS = ("reply", "note", "assign", "unassign", "close")
 

@@ -16,6 +16,13 @@ from zoneinfo import ZoneInfo
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 QUIET_FROM, QUIET_UNTIL, LAST_BEFORE_QUIET = time(21, 0), time(8, 0), time(20, 59)
 DEFAULT_OFFSETS = (timedelta(hours=48), timedelta(hours=2))
+
+
+def reminder_offsets(hours: Iterable[float]) -> tuple[timedelta, ...]:
+    """The configured reminder times (REMINDER_OFFSETS_HOURS), or the defaults."""
+    return tuple(timedelta(hours=h) for h in hours) or DEFAULT_OFFSETS
+
+
 _DAY = timedelta(days=1)
 
 

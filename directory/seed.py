@@ -38,7 +38,7 @@ from directory.models import (
 )
 
 if TYPE_CHECKING:
-    from bot.app import AppContext
+    from bot.context import AppContext
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.app import AppContext, get_ctx
+from bot.context import AppContext, get_ctx
 from bot.phone import to_e164
 from bot.privacy import ref_hash
 from bot.reminders import record_status

@@ -24,12 +24,12 @@ from aiogram.types import (
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.dto import Channel, Inbound, Reply
-from bot.telegram_blocks import record_membership
+from handlers.telegram_blocks import record_membership
 from handlers.telegram_serial import PerChatSerializer
 
 if TYPE_CHECKING:
     from bot.conversation import ConversationCore
-    from bot.senders.telegram import TelegramSender
+    from handlers.telegram_sender import TelegramSender
 
 
 ONLY_TEXT_SV = "Jag kan tyvärr bara läsa text. Skriv gärna din fråga med ord, så hjälper jag dig."

@@ -30,7 +30,7 @@ from bot.models import Author, Conversation, ConversationMessage
 from bot.office_hours import office_hours_for
 
 if TYPE_CHECKING:
-    from bot.app import AppContext
+    from bot.context import AppContext
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from aiogram.types import Update
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import ValidationError
 
-from bot.senders.telegram import DeliveryFailed
+from handlers.telegram_sender import DeliveryFailed
 
 log = logging.getLogger(__name__)
 

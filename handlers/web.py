@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import UUID4, BaseModel, BeforeValidator, Field
 
-from bot.app import AppContext, get_ctx
+from bot.context import AppContext, get_ctx
 from bot.conversations import ConversationIdTaken
 from bot.dto import Channel, Inbound, Reply
 from bot.intents import clean

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import AppContext, build
+from bot.app import build
 from bot.clock import FakeClock
+from bot.context import AppContext
 from bot.db import SessionFactory, make_session_factory
 from bot.settings import Settings
 from directory.models import (

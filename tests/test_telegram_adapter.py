@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import FakeClock
 from bot.db import make_session_factory
 from bot.dto import Button, Channel, Inbound, Reply
-from bot.senders.telegram import TelegramSender
-from bot.telegram_runtime import make_dispatcher
 from directory.municipalities import MunicipalityResolver
 from handlers.telegram import ONLY_TEXT_SV
+from handlers.telegram_runtime import make_dispatcher
+from handlers.telegram_sender import TelegramSender
 from tests.fake_telegram import FakeTelegram, callback_update, message_update
 
 PARENT = 5551234

@@ -14,13 +14,13 @@ from bot.db import SessionFactory
 from bot.dto import Channel
 from bot.handoff import CaseHandoff
 from bot.models import Conversation
-from bot.senders.telegram import RetryPolicy, TelegramSender
-from bot.telegram_runtime import make_dispatcher
 from bot.texts import t
 from directory.index import DirectoryIndex
 from directory.municipalities import MunicipalityResolver
 from directory.seed import seed_bundled_directory
 from handlers.telegram import ONLY_TEXT_SV
+from handlers.telegram_runtime import make_dispatcher
+from handlers.telegram_sender import RetryPolicy, TelegramSender
 from tests.fake_telegram import (
     FakeTelegram,
     RecordingSleep,

@@ -9,7 +9,7 @@ from aiogram import Bot
 
 from bot.dto import Button, Reply
 from bot.privacy import ref_hash
-from bot.senders.telegram import DeliveryFailed, RetryPolicy, TelegramSender
+from handlers.telegram_sender import DeliveryFailed, RetryPolicy, TelegramSender
 from tests.fake_telegram import FakeTelegram, RecordingSleep
 
 SALT = "test-salt"

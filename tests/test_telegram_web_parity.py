@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build
 from bot.clock import FakeClock
-from bot.senders.telegram import TelegramSender
 from bot.settings import Settings
-from bot.telegram_runtime import make_dispatcher
 from directory.municipalities import MunicipalityResolver
+from handlers.telegram_runtime import make_dispatcher
+from handlers.telegram_sender import TelegramSender
 from tests.fake_telegram import FakeTelegram, TelegramUser
 
 QUESTION = "Vi har flyttat till Degerfors och min dotter på 8 år har svårt att få kompisar"

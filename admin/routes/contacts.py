@@ -20,7 +20,7 @@ from admin.routes.common import CREATE_ERRORS, READ_ERRORS, WRITE_ERRORS
 from admin.routes.services import ServiceId, guard
 from admin.schemas import ContactPublic, ContactsPublic
 from admin.validation import Problems, check_contact, validate_as
-from bot.app import AppContext
+from bot.context import AppContext
 from directory import crud
 from directory.models import (
     ContactKind,

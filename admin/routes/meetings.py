@@ -26,10 +26,10 @@ from bot.cases import get_case
 from bot.dto import Channel
 from bot.meeting_texts import sensitive_word
 from bot.phone import to_e164
+from bot.reminder_plan import reminder_offsets
 from bot.senders.sms import QueuedSmsSender
 from bot.sms_models import Meeting, MeetingKind, MeetingStatus
 from bot.sms_queue import list_failed, list_for_meeting
-from bot.sms_runtime import reminder_offsets
 
 router = APIRouter(tags=["meetings"])
 RowId = Annotated[str, Path(max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
@@ -227,7 +227,7 @@ async def create_meeting(
     """Book a meeting (and, with follow_up_months, its follow-up); reminders are queued."""
     case = await _case(session, who, case_id)
     now = ctx.clock().astimezone(UTC)
-    offsets = reminder_offsets(ctx.settings)
+    offsets = reminder_offsets(ctx.settings.reminder_offsets_hours)
     meeting = await meetings.schedule_meeting(
         session=session,
         case=case,
@@ -293,7 +293,7 @@ async def move_meeting(
         place=body.place,
         link=body.link,
         now=now,
-        offsets=reminder_offsets(ctx.settings),
+        offsets=reminder_offsets(ctx.settings.reminder_offsets_hours),
     )
     return await _commit(session, ctx, who, "update", meeting, before)
 
@@ -325,7 +325,7 @@ async def follow_up(
         months=body.months,
         created_by=who.user_id,
         now=ctx.clock(),
-        offsets=reminder_offsets(ctx.settings),
+        offsets=reminder_offsets(ctx.settings.reminder_offsets_hours),
     )
     return await _commit(session, ctx, who, "create", follow, None)
 

@@ -27,7 +27,7 @@ from admin.routes.common import (
     years_before,
 )
 from admin.validation import Problems, check_service, validate_as
-from bot.app import AppContext
+from bot.context import AppContext
 from directory import crud
 from directory.models import (
     ContactPointPublic,

@@ -15,23 +15,23 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from aiogram import Bot, Dispatcher  # noqa: TID251
-from aiogram.client.session.aiohttp import AiohttpSession  # noqa: TID251
-from aiogram.client.telegram import PRODUCTION, TelegramAPIServer  # noqa: TID251
-from aiogram.exceptions import TelegramAPIError  # noqa: TID251
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
 from fastapi import FastAPI
 
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.dto import Channel
-from bot.senders.telegram import TelegramSender
 from bot.settings import Settings
 from directory.municipalities import MunicipalityResolver
 from handlers.telegram import MunicipalityNames, make_router
+from handlers.telegram_sender import TelegramSender
 from handlers.telegram_webhook import WEBHOOK_PATH, make_webhook_router
 
 if TYPE_CHECKING:
-    from bot.app import AppContext
+    from bot.context import AppContext
     from bot.conversation import ConversationCore
 
 log = logging.getLogger(__name__)

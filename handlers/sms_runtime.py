@@ -12,20 +12,19 @@ import logging
 import os
 import socket
 import uuid
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from bot.dto import Channel
-from bot.reminder_plan import DEFAULT_OFFSETS
 from bot.reminders import ReminderWorker
 from bot.senders.sms import QueuedSmsSender, TwilioConfig, TwilioSms
 from bot.settings import Settings
 from bot.sms_queue import purge_old
+from handlers.sms import make_router
 
 if TYPE_CHECKING:
-    from bot.app import AppContext
+    from bot.context import AppContext
 
 log = logging.getLogger(__name__)
 STATUS_PATH = "/sms/twilio/status"
@@ -88,10 +87,6 @@ class SmsRuntime:
             await asyncio.sleep(UPKEEP_SECONDS)
 
 
-def reminder_offsets(settings: Settings) -> tuple[timedelta, ...]:
-    return tuple(timedelta(hours=h) for h in settings.reminder_offsets_hours) or DEFAULT_OFFSETS
-
-
 def install_sms(app: FastAPI, ctx: AppContext) -> None:
     """Webhook route, ctx.senders[Channel.sms] and the worker, only when SMS is enabled."""
     if not ctx.settings.sms_enabled:
@@ -100,7 +95,6 @@ def install_sms(app: FastAPI, ctx: AppContext) -> None:
     log.info("SMS: on (Twilio webhook at /sms/twilio)")
     if not ctx.settings.public_base_url:
         log.warning("SMS on without PUBLIC_BASE_URL: Twilio webhooks cannot be verified (403)")
-    from handlers.sms import make_router  # handlers import bot.app
 
     runtime = SmsRuntime(ctx)
     ctx.senders[Channel.sms] = runtime.sender
