@@ -22,7 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from admin.deps import CtxDep, SessionDep, utc_now
 from admin.keys import find_key_owner
-from admin.models import Role
+from bot.staff.models import Role
 
 # Ten failed attempts per minute from one address, then 429 until the window clears.
 MAX_FAILURES = 10

@@ -11,8 +11,8 @@ import asyncio
 import sys
 from datetime import UTC
 
-from admin.models import Role
 from bot.settings import Settings
+from bot.staff.models import Role
 
 
 async def create_staff_key(

@@ -25,10 +25,10 @@ from typing import Any
 from fastapi import HTTPException, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin import audit
 from admin.auth import Principal
 from admin.hsds_sync import ImportItem, ImportReport
 from admin.validation import Problems, check_service, normalise_phone, validate_as
+from bot.staff import audit
 from directory import crud
 from directory.models import (
     ContactKind,

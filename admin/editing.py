@@ -11,11 +11,11 @@ from fastapi import HTTPException, status
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin import audit
 from admin.auth import Principal
 from admin.concurrency import expected_version, stale
 from admin.deps import utc_now
 from bot.context import AppContext
+from bot.staff import audit
 from directory.crud import claim_version, get_row
 
 Row = TypeVar("Row", bound=SQLModel)

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin import audit
 from admin.hsds import ServiceRecord
 from admin.hsds_sync import COMPARED, Plan, org_changes
+from bot.staff import audit
 from directory import crud
 from directory.models import Category, ContactPoint, Organization, Service, ServiceCreate
 

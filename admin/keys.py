@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin.models import ApiKey, Role, StaffUser
+from bot.staff.models import ApiKey, Role, StaffUser
 
 KEY_PREFIX_LEN = 12
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from admin.models import Role
+from bot.staff.models import Role
 from directory.models import (
     CategoryPublic,
     ContactPointPublic,

@@ -15,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from bot.phone import is_short_code, to_e164
+from bot.sms.phone import is_short_code, to_e164
 from directory.models import ContactKind, Scope
 
 M = TypeVar("M", bound=BaseModel)

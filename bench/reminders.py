@@ -39,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, insert, select, text
 
 from bot.db import create_all, make_engine, make_session_factory
-from bot.reminders import ReminderWorker
-from bot.senders.sms import AiohttpClient, TwilioConfig, TwilioSms
-from bot.sms_models import OutboundKind, OutboundSms, OutboundStatus
+from bot.meetings.reminders import ReminderWorker
+from bot.sms.sender import AiohttpClient, TwilioConfig, TwilioSms
+from bot.sms.sms_models import OutboundKind, OutboundSms, OutboundStatus
 from tests.fake_twilio import FakeTwilio
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # simulated start; the hour is 09:00-10:00

@@ -15,15 +15,15 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from admin.api import make_admin_router
-from bot import case_jobs
+from bot.cases import case_jobs
+from bot.cases.handoff import CaseHandoff
 from bot.clock import Clock, system_clock
 from bot.context import AppContext
-from bot.conversation import ConversationCore
+from bot.core.conversation import ConversationCore
+from bot.core.dto import Channel
+from bot.core.ports import Handoff
+from bot.core.senders import StoredOnlySender
 from bot.db import make_engine, make_session_factory, migrate
-from bot.dto import Channel
-from bot.handoff import CaseHandoff
-from bot.ports import Handoff
-from bot.senders import StoredOnlySender
 from bot.settings import Settings, get_settings
 from directory.index import DirectoryIndex
 from directory.seed import seed_on_startup

@@ -14,14 +14,14 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock
+from bot.core.dto import Channel
 from bot.db import SessionFactory
-from bot.dto import Channel
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.conversation import ConversationCore
-    from bot.handoff import CaseHandoff
-    from bot.senders import TextSender
+    from bot.cases.handoff import CaseHandoff
+    from bot.core.conversation import ConversationCore
+    from bot.core.senders import TextSender
     from directory.index import DirectoryIndex
 
 
@@ -32,7 +32,7 @@ class AppContext:
     sessions: SessionFactory
     clock: Clock
     senders: dict[Channel, TextSender] = field(default_factory=dict)
-    # The handoff to coordinators (bot.ports.Handoff for the core; inbox, API, group).
+    # The handoff to coordinators (bot.core.ports.Handoff for the core; inbox, API, group).
     handoff: CaseHandoff = field(init=False)
     # The cached matcher over the directory, and the one dialogue every channel shares.
     directory: DirectoryIndex = field(init=False)

@@ -54,10 +54,10 @@ def make_session_factory(engine: AsyncEngine) -> SessionFactory:
 
 def import_models() -> None:
     """Import every module that defines tables, so SQLModel.metadata is complete."""
-    import admin.models  # noqa: F401
-    import bot.case_models
-    import bot.models
-    import bot.sms_models  # noqa: F401
+    import bot.cases.case_models
+    import bot.core.models
+    import bot.sms.sms_models
+    import bot.staff.models  # noqa: F401
     import directory.models  # noqa: F401
 
     _portable_enums()

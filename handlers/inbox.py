@@ -19,9 +19,8 @@ from fastapi.templating import Jinja2Templates
 
 from admin.auth import FailureLimiter
 from admin.deps import CtxDep, SessionDep
-from admin.models import Role, StaffUser
-from bot import case_stats, cases
-from bot.case_actions import (
+from bot.cases import case_stats, cases
+from bot.cases.case_actions import (
     ACTIONS,
     CaseForbidden,
     CaseNotFound,
@@ -30,8 +29,9 @@ from bot.case_actions import (
     load_case_page,
     run_action,
 )
-from bot.conversations import list_messages, message_dict
-from bot.handoff import DeliveryError
+from bot.cases.handoff import DeliveryError
+from bot.core.conversations import list_messages, message_dict
+from bot.staff.models import Role, StaffUser
 from handlers import inbox_auth as auth
 
 HERE = Path(__file__).parent

@@ -18,7 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin.models import Role, StaffUser
+from bot.staff.models import Role, StaffUser
 
 SESSION_COOKIE = "fg_inbox"
 CSRF_COOKIE = "fg_inbox_csrf"

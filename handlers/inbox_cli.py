@@ -12,8 +12,8 @@ import getpass
 import os
 import sys
 
-from admin.models import Role
 from bot.settings import Settings
+from bot.staff.models import Role
 
 PASSWORD_ENV = "FG_INBOX_PASSWORD"
 

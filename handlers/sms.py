@@ -18,11 +18,11 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.context import AppContext, get_ctx
-from bot.phone import to_e164
-from bot.privacy import ref_hash
-from bot.reminders import record_status
-from bot.sms_inbound import SmsInbound
-from bot.sms_queue import first_time_seen, forget_seen, seen_response, store_response
+from bot.core.privacy import ref_hash
+from bot.meetings.reminders import record_status
+from bot.sms.phone import to_e164
+from bot.sms.sms_inbound import SmsInbound
+from bot.sms.sms_queue import first_time_seen, forget_seen, seen_response, store_response
 
 log = logging.getLogger(__name__)
 WEBHOOK, STATUS = "/sms/twilio", "/sms/twilio/status"

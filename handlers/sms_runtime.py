@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from bot.dto import Channel
-from bot.reminders import ReminderWorker
-from bot.senders.sms import QueuedSmsSender, TwilioConfig, TwilioSms
+from bot.core.dto import Channel
+from bot.meetings.reminders import ReminderWorker
 from bot.settings import Settings
-from bot.sms_queue import purge_old
+from bot.sms.sender import QueuedSmsSender, TwilioConfig, TwilioSms
+from bot.sms.sms_queue import purge_old
 from handlers.sms import make_router
 
 if TYPE_CHECKING:

@@ -22,13 +22,13 @@ from aiogram.types import (
 )
 
 from bot.clock import Clock
+from bot.core.dto import Channel, Inbound, Reply
 from bot.db import SessionFactory
-from bot.dto import Channel, Inbound, Reply
 from handlers.telegram_blocks import record_membership
 from handlers.telegram_serial import PerChatSerializer
 
 if TYPE_CHECKING:
-    from bot.conversation import ConversationCore
+    from bot.core.conversation import ConversationCore
     from handlers.telegram_sender import TelegramSender
 
 

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.conversations import find_conversation
+from bot.core.conversations import find_conversation
+from bot.core.dto import Channel
 from bot.db import SessionFactory
-from bot.dto import Channel
 
 log = logging.getLogger(__name__)
 

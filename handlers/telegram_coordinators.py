@@ -19,15 +19,15 @@ from aiogram.types import Message
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin.models import Role
-from bot import case_relay, cases
-from bot.case_actions import run_action
-from bot.case_models import SupportCase
+from bot.cases import case_relay, cases
+from bot.cases.case_actions import run_action
+from bot.cases.case_models import SupportCase
+from bot.cases.handoff import DeliveryError
+from bot.cases.office_hours import office_hours_for
 from bot.clock import Clock
-from bot.conversations import list_messages
-from bot.handoff import DeliveryError
-from bot.models import Author, Conversation, ConversationMessage
-from bot.office_hours import office_hours_for
+from bot.core.conversations import list_messages
+from bot.core.models import Author, Conversation, ConversationMessage
+from bot.staff.models import Role
 
 if TYPE_CHECKING:
     from bot.context import AppContext
@@ -67,7 +67,7 @@ def case_summary(case: SupportCase, messages: list[ConversationMessage], hours_t
 
 
 class TelegramGroupNotifier:
-    """bot.handoff.CaseNotifier for the coordinators' group."""
+    """bot.cases.handoff.CaseNotifier for the coordinators' group."""
 
     def __init__(self, *, bot: Bot, chat_id: int, clock: Clock) -> None:
         self.bot, self.chat_id, self.clock = bot, chat_id, clock

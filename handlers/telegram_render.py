@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.dto import Button, Reply
+from bot.core.dto import Button, Reply
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from aiogram.exceptions import TelegramAPIError
 from fastapi import FastAPI
 
 from bot.clock import Clock
+from bot.core.dto import Channel
 from bot.db import SessionFactory
-from bot.dto import Channel
 from bot.settings import Settings
 from directory.municipalities import MunicipalityResolver
 from handlers.telegram import MunicipalityNames, make_router
@@ -32,7 +32,7 @@ from handlers.telegram_webhook import WEBHOOK_PATH, make_webhook_router
 
 if TYPE_CHECKING:
     from bot.context import AppContext
-    from bot.conversation import ConversationCore
+    from bot.core.conversation import ConversationCore
 
 log = logging.getLogger(__name__)
 

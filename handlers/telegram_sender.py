@@ -24,8 +24,8 @@ from aiogram.exceptions import (
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message
 
-from bot.dto import Reply
-from bot.privacy import ref_hash
+from bot.core.dto import Reply
+from bot.core.privacy import ref_hash
 from handlers.telegram_render import render
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from fastapi.templating import Jinja2Templates
 from pydantic import UUID4, BaseModel, BeforeValidator, Field
 
 from bot.context import AppContext, get_ctx
-from bot.conversations import ConversationIdTaken
-from bot.dto import Channel, Inbound, Reply
-from bot.intents import clean
+from bot.core.conversations import ConversationIdTaken
+from bot.core.dto import Channel, Inbound, Reply
+from bot.core.intents import clean
 
 HERE = Path(__file__).parent
 MAX_TEXT = 10_000

@@ -13,10 +13,10 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from admin.keys import create_key, create_user
-from admin.models import Role
 from bot.app import build
 from bot.clock import FakeClock
 from bot.settings import Settings
+from bot.staff.models import Role
 
 API = "/admin/api/v1"
 SKANE_NORDOST = ["Kristianstad", "Hässleholm", "Bromölla", "Osby", "Perstorp", "Östra Göinge"]

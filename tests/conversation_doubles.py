@@ -12,8 +12,8 @@ from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import Conversation, ConversationMessage
-from bot.ports import HandoffOpened
+from bot.core.models import Conversation, ConversationMessage
+from bot.core.ports import HandoffOpened
 from directory.matching import (
     Contact,
     Hit,

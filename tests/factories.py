@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 from sqlmodel import SQLModel
 
-from bot.case_models import SupportCase
-from bot.models import Conversation
+from bot.cases.case_models import SupportCase
+from bot.core.models import Conversation
 from directory.models import ContactPoint, Organization, Service
 
 Row = TypeVar("Row", bound=SQLModel)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.gsm import segments
+from bot.sms.gsm import segments
 
 
 @dataclass

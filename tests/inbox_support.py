@@ -8,14 +8,14 @@ from dataclasses import dataclass
 import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin.models import Role, StaffUser
-from bot import conversations
-from bot.case_models import SupportCase
+from bot.cases.case_models import SupportCase
+from bot.cases.handoff import CaseHandoff
 from bot.clock import FakeClock
+from bot.core import conversations
+from bot.core.dto import Channel
+from bot.core.models import Author, Conversation
 from bot.db import SessionFactory
-from bot.dto import Channel
-from bot.handoff import CaseHandoff
-from bot.models import Author, Conversation
+from bot.staff.models import Role, StaffUser
 from handlers.inbox_auth import create_login
 from tests import factories
 

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.case_models import SupportCase
-from bot.dto import Channel
-from bot.meetings import MeetingPlan, ParticipantPlan
-from bot.senders.sms import TwilioConfig, TwilioSms
-from bot.sms_models import MeetingKind
+from bot.cases.case_models import SupportCase
+from bot.core.dto import Channel
+from bot.meetings.meetings import MeetingPlan, ParticipantPlan
+from bot.sms.sender import TwilioConfig, TwilioSms
+from bot.sms.sms_models import MeetingKind
 from tests import factories
 from tests.fake_twilio import FakeTwilio
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from admin.keys import hash_key
-from admin.models import ApiKey
+from bot.staff.models import ApiKey
 from tests.admin_fixtures import API, AdminEnv, admin_env, service_body, sqlite_admin_env  # noqa: F401
 
 

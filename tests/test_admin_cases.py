@@ -8,8 +8,8 @@ import uuid
 from sqlmodel import select
 
 from admin.keys import create_key, create_user
-from admin.models import AuditEntry, Role
-from bot.dto import Channel, Reply
+from bot.core.dto import Channel, Reply
+from bot.staff.models import AuditEntry, Role
 from tests.admin_fixtures import API, AdminEnv, admin_env  # noqa: F401
 from tests.inbox_support import open_parent_case
 

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot import case_retention, case_stats, cases, conversations
-from bot.case_models import CaseNote, CaseStatus, SatisfactionCount, SupportCase
+from bot.cases import case_retention, case_stats, cases
+from bot.cases.case_models import CaseNote, CaseStatus, SatisfactionCount, SupportCase
+from bot.cases.handoff import CaseHandoff
 from bot.clock import FakeClock
-from bot.dto import Channel, Reply
-from bot.handoff import CaseHandoff
-from bot.models import Author, Conversation, ConversationMessage
+from bot.core import conversations
+from bot.core.dto import Channel, Reply
+from bot.core.models import Author, Conversation, ConversationMessage
 from tests import factories
 
 STHLM = ZoneInfo("Europe/Stockholm")
@@ -216,8 +217,8 @@ async def test_the_case_lists_the_services_the_bot_suggested(session, handoff, c
 
 
 async def test_the_upkeep_pass_renotifies_overdue_cases_and_purges_old_ones(engine, clock) -> None:
-    from bot import case_jobs
     from bot.app import build
+    from bot.cases import case_jobs
     from bot.settings import Settings
 
     app = build(
@@ -241,7 +242,7 @@ async def test_the_upkeep_pass_renotifies_overdue_cases_and_purges_old_ones(engi
 async def test_the_coordinator_is_told_when_the_parent_has_opted_out(
     session, handoff, clock, sender
 ) -> None:
-    from bot.handoff import DeliveryError
+    from bot.cases.handoff import DeliveryError
 
     conversation = await make_conversation(session, clock)
     _, case = await open_case(session, handoff, conversation, clock())

@@ -14,7 +14,7 @@ from importlib import resources
 
 import pytest
 
-from bot.conversations import get_conversation
+from bot.core.conversations import get_conversation
 from directory.urgency import UrgencyRules, detect_urgency
 from tests.test_web_api import app, chat, client  # noqa: F401  (fixtures and helper)
 

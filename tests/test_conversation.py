@@ -8,10 +8,10 @@ import pytest
 from sqlmodel import select
 
 from bot.clock import FakeClock
-from bot.conversation import ConversationCore
+from bot.core.conversation import ConversationCore
+from bot.core.dto import Channel, Inbound, Reply
+from bot.core.models import Author, Conversation, ConversationMessage
 from bot.db import SessionFactory
-from bot.dto import Channel, Inbound, Reply
-from bot.models import Author, Conversation, ConversationMessage
 from tests.conversation_doubles import FakeDirectory, RecordingHandoff
 
 _ids = itertools.count()
@@ -318,7 +318,7 @@ async def test_age_not_asked_when_services_serve_all_ages(core) -> None:
 def test_every_text_exists_in_swedish_and_english_with_the_same_placeholders() -> None:
     import string
 
-    from bot.texts import TEXTS
+    from bot.core.texts import TEXTS
 
     assert TEXTS["sv"].keys() == TEXTS["en"].keys()
     for key, swedish in TEXTS["sv"].items():
@@ -332,7 +332,7 @@ def test_the_core_imports_no_channel_or_web_framework() -> None:
     import sys
 
     probe = (
-        "import sys, bot.conversation; "
+        "import sys, bot.core.conversation; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'fastapi', 'starlette', 'aiogram', 'twilio'}))"
     )
@@ -363,7 +363,7 @@ def test_the_core_imports_no_channel_or_web_framework() -> None:
     ],
 )
 def test_messages_are_read_the_way_people_write_them(text: str, intent: str) -> None:
-    from bot.intents import classify
+    from bot.core.intents import classify
 
     assert classify(text).intent == intent
 

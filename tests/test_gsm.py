@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.gsm import is_gsm7, segments, trim_to_segments
+from bot.sms.gsm import is_gsm7, segments, trim_to_segments
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,11 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import select
 
-from admin.models import AuditEntry
 from bot.app import build
-from bot.case_models import CaseStatus, SupportCase
+from bot.cases.case_models import CaseStatus, SupportCase
 from bot.clock import FakeClock
 from bot.settings import Settings
+from bot.staff.models import AuditEntry
 from tests.inbox_support import CSRF_INPUT, add_coordinator, login, open_parent_case
 
 
@@ -147,8 +147,8 @@ async def test_new_parent_messages_can_be_polled(env: Env) -> None:
     first = (await env.client.get(f"/inbox/cases/{opened.case.id}/messages.json")).json()
     last_seq = first["messages"][-1]["seq"]
     async with env.sessions() as session:
-        from bot import conversations
-        from bot.models import Author, Conversation
+        from bot.core import conversations
+        from bot.core.models import Author, Conversation
 
         conversation = await session.get(Conversation, opened.conversation.id)
         message = await conversations.add_message(

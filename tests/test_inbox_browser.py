@@ -24,9 +24,9 @@ from pydantic import SecretStr
 from sqlmodel import select
 
 from bot.app import build
-from bot.case_models import CaseStatus, SupportCase
+from bot.cases.case_models import CaseStatus, SupportCase
 from bot.clock import FakeClock
-from bot.dto import Channel
+from bot.core.dto import Channel
 from bot.settings import Settings
 from tests.conftest import ARTIFACTS, CHROMIUM_ARGS
 from tests.fake_telegram import FakeTelegram, TelegramUser

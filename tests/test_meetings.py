@@ -4,19 +4,19 @@ from datetime import datetime
 
 import pytest
 
-from bot.cases import list_notes
-from bot.meeting_answers import answer_to_reminder
-from bot.meeting_texts import SENSITIVE, sensitive_word
-from bot.meetings import (
+from bot.cases.cases import list_notes
+from bot.meetings.meeting_answers import answer_to_reminder
+from bot.meetings.meeting_texts import SENSITIVE, sensitive_word
+from bot.meetings.meetings import (
     cancel_meeting,
     participants,
     reschedule_meeting,
     schedule_follow_up,
     schedule_meeting,
 )
-from bot.reminder_plan import STOCKHOLM
-from bot.sms_models import MeetingKind, OutboundKind, OutboundStatus, ParticipantAnswer
-from bot.sms_queue import finish, list_for_meeting
+from bot.meetings.reminder_plan import STOCKHOLM
+from bot.sms.sms_models import MeetingKind, OutboundKind, OutboundStatus, ParticipantAnswer
+from bot.sms.sms_queue import finish, list_for_meeting
 from tests.sms_support import PARENT, TEACHER, make_case, plan
 
 THURSDAY_10 = datetime(2026, 11, 26, 10, 0, tzinfo=STOCKHOLM)

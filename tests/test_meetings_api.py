@@ -7,8 +7,8 @@ import uuid
 
 from sqlmodel import select
 
-from admin.models import AuditEntry
-from bot.reminders import ReminderWorker
+from bot.meetings.reminders import ReminderWorker
+from bot.staff.models import AuditEntry
 from tests.admin_fixtures import API, AdminEnv, admin_env  # noqa: F401
 from tests.fake_twilio import FakeTwilio
 from tests.sms_support import PARENT, TEACHER, make_case, twilio_sender

@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
 from admin.keys import create_key, create_user
-from admin.models import Role
 from bot.app import build
 from bot.clock import FakeClock
 from bot.db import create_all, make_engine, make_session_factory
-from bot.meetings import schedule_meeting
+from bot.meetings.meetings import schedule_meeting
 from bot.settings import Settings
+from bot.staff.models import Role
 from tests.sms_support import make_case, plan
 
 PATHS = r"^/admin/api/v1/(cases/[^/]+/meetings|meetings|sms)"

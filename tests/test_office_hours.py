@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.case_models import OfficeHoursConfig
-from bot.office_hours import OfficeHours, office_hours_for, parse_week
+from bot.cases.case_models import OfficeHoursConfig
+from bot.cases.office_hours import OfficeHours, office_hours_for, parse_week
 
 STHLM = ZoneInfo("Europe/Stockholm")
 HOURS = OfficeHours()

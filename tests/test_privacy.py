@@ -1,7 +1,7 @@
 import pytest
 
-from bot.phone import to_e164
-from bot.privacy import REDACTED, redact, ref_hash
+from bot.core.privacy import REDACTED, redact, ref_hash
+from bot.sms.phone import to_e164
 
 
 @pytest.mark.parametrize(

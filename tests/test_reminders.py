@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.meetings import schedule_meeting
-from bot.reminder_plan import STOCKHOLM, add_months, first_allowed, reminder_times
-from bot.reminders import ReminderWorker, record_status
-from bot.sms_queue import is_opted_out, list_for_meeting, opt_out, purge_old
+from bot.meetings.meetings import schedule_meeting
+from bot.meetings.reminder_plan import STOCKHOLM, add_months, first_allowed, reminder_times
+from bot.meetings.reminders import ReminderWorker, record_status
+from bot.sms.sms_queue import is_opted_out, list_for_meeting, opt_out, purge_old
 from tests.sms_support import PARENT, make_case, plan, twilio_sender
 
 

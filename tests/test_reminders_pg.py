@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bot.db import make_engine, make_session_factory
-from bot.reminders import ReminderWorker
-from bot.sms_models import OutboundKind, OutboundSms, OutboundStatus
-from bot.sms_queue import enqueue, finish
+from bot.meetings.reminders import ReminderWorker
+from bot.sms.sms_models import OutboundKind, OutboundSms, OutboundStatus
+from bot.sms.sms_queue import enqueue, finish
 from tests.conftest import postgres_url
 from tests.fake_twilio import FakeTwilio
 from tests.sms_support import twilio_sender

@@ -22,11 +22,11 @@ from sqlalchemy.pool import NullPool
 
 from admin.auth import FailureLimiter
 from admin.keys import create_key, create_user
-from admin.models import Role
 from bot.app import build
 from bot.clock import FakeClock
 from bot.db import create_all, make_engine, make_session_factory
 from bot.settings import Settings, normalise_database_url
+from bot.staff.models import Role
 from directory.models import ContactKind
 from tests import factories
 from tests.conftest import postgres_url

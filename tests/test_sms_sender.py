@@ -4,9 +4,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.dto import Button, Reply
-from bot.gsm import is_gsm7, segments
-from bot.senders.sms import SmsSendError, TwilioConfig, TwilioSms, button_action, render_sms
+from bot.core.dto import Button, Reply
+from bot.sms.gsm import is_gsm7, segments
+from bot.sms.sender import SmsSendError, TwilioConfig, TwilioSms, button_action, render_sms
 from tests.fake_twilio import FakeTwilio
 
 

@@ -16,16 +16,16 @@ from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
 from bot.app import build
-from bot.cases import list_notes
+from bot.cases.cases import list_notes
+from bot.core.dto import Channel, Reply
+from bot.core.models import Author, Conversation, ConversationMessage
 from bot.db import create_all, make_engine
-from bot.dto import Channel, Reply
-from bot.gsm import is_gsm7, segments
-from bot.meetings import schedule_meeting
-from bot.models import Author, Conversation, ConversationMessage
-from bot.reminder_plan import STOCKHOLM
-from bot.senders.sms import SmsOptedOut
+from bot.meetings.meetings import schedule_meeting
+from bot.meetings.reminder_plan import STOCKHOLM
 from bot.settings import Settings
-from bot.sms_models import OutboundSms, SmsDelivery, SmsInboundSeen
+from bot.sms.gsm import is_gsm7, segments
+from bot.sms.sender import SmsOptedOut
+from bot.sms.sms_models import OutboundSms, SmsDelivery, SmsInboundSeen
 from tests.fake_twilio import FakeTwilio
 from tests.sms_support import PARENT, make_case, plan
 

@@ -16,8 +16,8 @@ from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FakeClock
+from bot.core.dto import Button, Channel, Inbound, Reply
 from bot.db import make_session_factory
-from bot.dto import Button, Channel, Inbound, Reply
 from directory.municipalities import MunicipalityResolver
 from handlers.telegram import ONLY_TEXT_SV
 from handlers.telegram_runtime import make_dispatcher

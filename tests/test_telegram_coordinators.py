@@ -16,11 +16,11 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlmodel import select
 
-from admin.models import Role
-from bot.case_models import CaseStatus, SupportCase
-from bot.conversations import list_messages
-from bot.models import Author
+from bot.cases.case_models import CaseStatus, SupportCase
+from bot.core.conversations import list_messages
+from bot.core.models import Author
 from bot.settings import Settings
+from bot.staff.models import Role
 from handlers.inbox_auth import create_login
 from tests.fake_telegram import BotApiError, FakeTelegram, TelegramUser, message_update
 
@@ -194,7 +194,7 @@ async def test_in_a_plain_group_a_reply_to_the_case_post_is_relayed(plain_group:
 async def test_answers_from_the_inbox_show_in_the_topic_but_group_answers_are_not_echoed(
     group: Group,
 ) -> None:
-    from bot.case_actions import run_action
+    from bot.cases.case_actions import run_action
 
     await consent(group.parent())
     case = await the_case(group)

@@ -7,14 +7,14 @@ import pytest
 from aiogram import Bot
 from sqlmodel import select
 
-from bot.case_models import SupportCase
+from bot.cases.case_models import SupportCase
+from bot.cases.handoff import CaseHandoff
 from bot.clock import FakeClock
-from bot.conversation import ConversationCore
+from bot.core.conversation import ConversationCore
+from bot.core.dto import Channel
+from bot.core.models import Conversation
+from bot.core.texts import t
 from bot.db import SessionFactory
-from bot.dto import Channel
-from bot.handoff import CaseHandoff
-from bot.models import Conversation
-from bot.texts import t
 from directory.index import DirectoryIndex
 from directory.municipalities import MunicipalityResolver
 from directory.seed import seed_bundled_directory

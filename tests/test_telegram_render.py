@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.dto import Button, Reply
+from bot.core.dto import Button, Reply
 from handlers.telegram_render import MAX_TEXT, render, split_text
 
 

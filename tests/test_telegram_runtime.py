@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build
 from bot.clock import FakeClock
-from bot.conversations import find_conversation
-from bot.dto import Channel
+from bot.core.conversations import find_conversation
+from bot.core.dto import Channel
+from bot.core.texts import t
 from bot.settings import Settings
-from bot.texts import t
 from handlers.telegram_webhook import SECRET_HEADER, WEBHOOK_PATH
 from tests.fake_telegram import FakeTelegram, message_update
 

@@ -7,8 +7,8 @@ import logging
 import pytest
 from aiogram import Bot
 
-from bot.dto import Button, Reply
-from bot.privacy import ref_hash
+from bot.core.dto import Button, Reply
+from bot.core.privacy import ref_hash
 from handlers.telegram_sender import DeliveryFailed, RetryPolicy, TelegramSender
 from tests.fake_telegram import FakeTelegram, RecordingSleep
 

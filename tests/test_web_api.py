@@ -13,12 +13,12 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import select
 
-from bot import conversations
 from bot.app import build
-from bot.case_models import SupportCase
+from bot.cases.case_models import SupportCase
 from bot.clock import FakeClock
-from bot.dto import Channel, Inbound
-from bot.models import Author
+from bot.core import conversations
+from bot.core.dto import Channel, Inbound
+from bot.core.models import Author
 from bot.settings import Settings
 
 HANDLERS = Path(__file__).resolve().parents[1] / "handlers"

@@ -18,11 +18,11 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
-from bot import conversations
 from bot.app import build
 from bot.clock import system_clock
+from bot.core import conversations
+from bot.core.models import Author
 from bot.db import create_all, make_engine, make_session_factory
-from bot.models import Author
 from bot.settings import Settings
 from tests.conftest import ARTIFACTS, CHROMIUM_ARGS
 

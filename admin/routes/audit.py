@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from admin.audit import list_entries
 from admin.auth import Principal, require_editor
 from admin.deps import SessionDep
 from admin.routes.common import READ_ERRORS, Limit, Offset
 from admin.schemas import AuditEntriesPublic, AuditEntryPublic
+from bot.staff.audit import list_entries
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 IdQuery = Annotated[str | None, Query(max_length=36, pattern=r"^[A-Za-z0-9-]+$")]

@@ -15,13 +15,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from admin.auth import Principal, require_roles
 from admin.deps import CtxDep, SessionDep
-from admin.models import Role
 from admin.routes.common import READ_ERRORS, WRITE_ERRORS
-from bot import cases
-from bot.case_actions import CaseForbidden, CaseNotFound, CasePage, audit_case, load_case_page
-from bot.case_actions import run_action as apply_action
-from bot.conversations import message_dict
-from bot.handoff import DeliveryError
+from bot.cases import cases
+from bot.cases.case_actions import (
+    CaseForbidden,
+    CaseNotFound,
+    CasePage,
+    audit_case,
+    load_case_page,
+)
+from bot.cases.case_actions import run_action as apply_action
+from bot.cases.handoff import DeliveryError
+from bot.core.conversations import message_dict
+from bot.staff.models import Role
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 CaseId = Annotated[str, Path(max_length=36, pattern=r"^[A-Za-z0-9-]+$")]

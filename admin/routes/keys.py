@@ -9,11 +9,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
-from admin import audit
 from admin.auth import Principal, require_admin
 from admin.deps import CtxDep, SessionDep, utc_now
 from admin.keys import create_key, create_user, get_key, get_user, list_keys, list_users
-from admin.models import ApiKey, Role, StaffUser
 from admin.routes.common import CREATE_ERRORS, READ_ERRORS
 from admin.schemas import (
     ApiKeyCreated,
@@ -24,6 +22,8 @@ from admin.schemas import (
     StaffUsersPublic,
 )
 from admin.validation import Problems, check_municipalities, validate_as
+from bot.staff import audit
+from bot.staff.models import ApiKey, Role, StaffUser
 
 router = APIRouter(tags=["users and keys"])
 Id = Annotated[str, Path(max_length=36, pattern=r"^[A-Za-z0-9-]+$")]

@@ -14,22 +14,22 @@ from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin import audit
 from admin.auth import Principal, forbid_municipality, require_roles
 from admin.deps import CtxDep, SessionDep
-from admin.models import Role
 from admin.routes.common import CREATE_ERRORS, READ_ERRORS, WRITE_ERRORS
 from admin.validation import Problems
-from bot import meetings
-from bot.case_models import SupportCase
-from bot.cases import get_case
-from bot.dto import Channel
-from bot.meeting_texts import sensitive_word
-from bot.phone import to_e164
-from bot.reminder_plan import reminder_offsets
-from bot.senders.sms import QueuedSmsSender
-from bot.sms_models import Meeting, MeetingKind, MeetingStatus
-from bot.sms_queue import list_failed, list_for_meeting
+from bot.cases.case_models import SupportCase
+from bot.cases.cases import get_case
+from bot.core.dto import Channel
+from bot.meetings import meetings
+from bot.meetings.meeting_texts import sensitive_word
+from bot.meetings.reminder_plan import reminder_offsets
+from bot.sms.phone import to_e164
+from bot.sms.sender import QueuedSmsSender
+from bot.sms.sms_models import Meeting, MeetingKind, MeetingStatus
+from bot.sms.sms_queue import list_failed, list_for_meeting
+from bot.staff import audit
+from bot.staff.models import Role
 
 router = APIRouter(tags=["meetings"])
 RowId = Annotated[str, Path(max_length=36, pattern=r"^[A-Za-z0-9-]+$")]

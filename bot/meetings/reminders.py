@@ -1,4 +1,4 @@
-"""The SMS scheduler: workers that drain the durable queue (bot.sms_queue) exactly once.
+"""The SMS scheduler: workers that drain the durable queue (bot.sms.sms_queue) exactly once.
 
 Each `run_once` claims a batch of due rows (a committed lease), sends them, and commits the
 results in small groups (whatever finished within GROUP_SECONDS), so a crash loses only the
@@ -21,9 +21,9 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.db import SessionFactory
-from bot.senders.sms import SmsSendError
-from bot.sms_models import OutboundSms, OutboundStatus, SmsDelivery
-from bot.sms_queue import as_utc, claim_due, find_by_sid, finish_many, opted_out_among
+from bot.sms.sender import SmsSendError
+from bot.sms.sms_models import OutboundSms, OutboundStatus, SmsDelivery
+from bot.sms.sms_queue import as_utc, claim_due, find_by_sid, finish_many, opted_out_among
 
 log = logging.getLogger(__name__)
 GROUP_SECONDS = 0.05  # results are committed at least this often while a batch is sending

@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import meeting_texts as texts
-from bot.cases import add_note, get_case
-from bot.sms_models import (
+from bot.cases.cases import add_note, get_case
+from bot.meetings import meeting_texts as texts
+from bot.sms.sms_models import (
     Meeting,
     MeetingParticipant,
     MeetingStatus,
@@ -22,7 +22,7 @@ from bot.sms_models import (
     OutboundStatus,
     ParticipantAnswer,
 )
-from bot.sms_queue import as_utc
+from bot.sms.sms_queue import as_utc
 
 ANSWERS = {
     "ok": ParticipantAnswer.confirmed,

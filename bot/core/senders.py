@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.dto import Reply
+from bot.core.dto import Reply
 
 
 class TextSender(Protocol):

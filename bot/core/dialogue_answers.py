@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.dialogue import MAX_MATCH_CHARS, MAX_RESULTS, PAGE, Directory, State, Turn, offer_person
-from bot.dto import Reply
-from bot.privacy import redact
-from bot.replies import cost_reply, detail_reply, services_reply, urgent_reply
-from bot.texts import t
+from bot.core.dialogue import (
+    MAX_MATCH_CHARS,
+    MAX_RESULTS,
+    PAGE,
+    Directory,
+    State,
+    Turn,
+    offer_person,
+)
+from bot.core.dto import Reply
+from bot.core.privacy import redact
+from bot.core.replies import cost_reply, detail_reply, services_reply, urgent_reply
+from bot.core.texts import t
 from directory.matching import Hit, MatchResult, MunicipalitySource, Query
 from directory.urgency import Urgency
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.case_models import SatisfactionCount, SupportCase
-from bot.cases import as_utc
+from bot.cases.case_models import SatisfactionCount, SupportCase
+from bot.cases.cases import as_utc
 
 
 async def record_satisfaction(

@@ -116,7 +116,7 @@ class OutboundStatus(StrEnum):
 class OutboundSms(SQLModel, table=True):
     """The durable SMS queue: reminders, meeting updates and queued messages.
 
-    Workers claim due rows atomically (see bot.reminders); `claim_token` fences a worker
+    Workers claim due rows atomically (see bot.meetings.reminders); `claim_token` fences a worker
     whose lease ran out, so its late result cannot overwrite a newer claim.
     """
 

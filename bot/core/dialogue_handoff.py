@@ -1,6 +1,6 @@
 """The points where a person takes over (consent, relaying) and where data is deleted.
 
-What happens to cases is the Handoff port's business (bot.ports); this module decides when
+What happens to cases is the Handoff port's business (bot.core.ports); this module decides when
 to call it. "radera" asks first ("radera ja" deletes at once): deleting also removes a
 coordinator's case, so a slip of the keyboard must not do it.
 """
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from bot import conversations as store
-from bot.dialogue import State, Turn
-from bot.dialogue_answers import Answers
-from bot.dto import Button, Reply
-from bot.intents import Intent
-from bot.ports import Handoff
-from bot.replies import contacts_text
-from bot.texts import t
+from bot.core import conversations as store
+from bot.core.dialogue import State, Turn
+from bot.core.dialogue_answers import Answers
+from bot.core.dto import Button, Reply
+from bot.core.intents import Intent
+from bot.core.ports import Handoff
+from bot.core.replies import contacts_text
+from bot.core.texts import t
 from directory.matching import Query
 
 log = logging.getLogger(__name__)

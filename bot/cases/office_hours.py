@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import holidays
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.case_models import OfficeHoursConfig
+from bot.cases.case_models import OfficeHoursConfig
 
 DEFAULT_TZ = "Europe/Stockholm"
 DEFAULT_DAY = (time(8, 0), time(16, 30))

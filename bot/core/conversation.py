@@ -19,17 +19,17 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import conversations as store
 from bot.clock import Clock
+from bot.core import conversations as store
+from bot.core.dialogue import MAX_MATCH_CHARS, Directory, State, Turn
+from bot.core.dialogue_answers import Answers
+from bot.core.dialogue_handoff import HandoffSteps
+from bot.core.dto import Channel, Inbound, Reply
+from bot.core.intents import Intent, classify, clean
+from bot.core.models import Author, Conversation, ConversationMessage
+from bot.core.ports import Handoff
+from bot.core.texts import t
 from bot.db import SessionFactory
-from bot.dialogue import MAX_MATCH_CHARS, Directory, State, Turn
-from bot.dialogue_answers import Answers
-from bot.dialogue_handoff import HandoffSteps
-from bot.dto import Channel, Inbound, Reply
-from bot.intents import Intent, classify, clean
-from bot.models import Author, Conversation, ConversationMessage
-from bot.ports import Handoff
-from bot.texts import t
 from directory.facts import detect_language
 
 log = logging.getLogger(__name__)

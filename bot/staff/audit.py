@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin.models import AuditEntry
+from bot.staff.models import AuditEntry
 
 Snapshot = BaseModel | dict[str, Any] | None
 

@@ -13,13 +13,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
-from bot.conversations import reply_from_message
+from bot.core.conversations import reply_from_message
+from bot.core.dto import Channel, Inbound, Reply
+from bot.core.models import Author, Conversation, ConversationMessage
 from bot.db import SessionFactory
-from bot.dto import Channel, Inbound, Reply
-from bot.meeting_answers import answer_to_reminder
-from bot.models import Author, Conversation, ConversationMessage
-from bot.senders.sms import button_action, render_sms
-from bot.sms_queue import is_opted_out, opt_in, opt_out
+from bot.meetings.meeting_answers import answer_to_reminder
+from bot.sms.sender import button_action, render_sms
+from bot.sms.sms_queue import is_opted_out, opt_in, opt_out
 
 STOP_WORDS = frozenset({"STOPP", "STOP", "STOPPA", "AVSLUTA", "UNSUBSCRIBE"})
 START_WORDS = frozenset({"START", "STARTA"})

@@ -1,6 +1,6 @@
 """Meetings of a case: schedule, reschedule, cancel, follow up, and participants' answers.
 
-Every change enqueues its SMS in the same transaction as the change (bot.sms_queue), so a
+Every change enqueues its SMS in the same transaction as the change (bot.sms.sms_queue), so a
 meeting never exists without its reminders, and a cancelled one never keeps them.
 """
 
@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import meeting_texts as texts
-from bot.case_models import SupportCase
-from bot.cases import get_case
-from bot.reminder_plan import DEFAULT_OFFSETS, add_months, first_allowed, reminder_times
-from bot.sms_models import (
+from bot.cases.case_models import SupportCase
+from bot.cases.cases import get_case
+from bot.meetings import meeting_texts as texts
+from bot.meetings.reminder_plan import DEFAULT_OFFSETS, add_months, first_allowed, reminder_times
+from bot.sms.sms_models import (
     Meeting,
     MeetingKind,
     MeetingParticipant,
@@ -25,7 +25,7 @@ from bot.sms_models import (
     OutboundKind,
     ParticipantAnswer,
 )
-from bot.sms_queue import as_utc, enqueue, retract
+from bot.sms.sms_queue import as_utc, enqueue, retract
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from datetime import datetime
 
 import phonenumbers
 
-from bot.reminder_plan import STOCKHOLM
-from bot.sms_models import Meeting, MeetingKind
+from bot.meetings.reminder_plan import STOCKHOLM
+from bot.sms.sms_models import Meeting, MeetingKind
 
 WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 MONTHS = (

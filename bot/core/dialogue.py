@@ -8,10 +8,10 @@ from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.dto import Button, Inbound, Reply
-from bot.intents import Parsed
-from bot.models import Conversation, ConversationMessage
-from bot.texts import SV, t
+from bot.core.dto import Button, Inbound, Reply
+from bot.core.intents import Parsed
+from bot.core.models import Conversation, ConversationMessage
+from bot.core.texts import SV, t
 from directory.matching import MatchResult, Query
 from directory.urgency import Urgency
 

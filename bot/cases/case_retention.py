@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.case_models import CaseNote, SupportCase, TelegramRelay
-from bot.cases import as_utc
-from bot.conversations import delete_conversation
-from bot.models import Conversation
+from bot.cases.case_models import CaseNote, SupportCase, TelegramRelay
+from bot.cases.cases import as_utc
+from bot.core.conversations import delete_conversation
+from bot.core.models import Conversation
 
 
 async def delete_cases_of(*, session: AsyncSession, conversation_id: str) -> int:

@@ -12,10 +12,10 @@ from enum import StrEnum
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.case_models import CaseNote, CaseStatus, SupportCase
-from bot.models import Conversation
-from bot.office_hours import OfficeHours
-from bot.privacy import redact
+from bot.cases.case_models import CaseNote, CaseStatus, SupportCase
+from bot.cases.office_hours import OfficeHours
+from bot.core.models import Conversation
+from bot.core.privacy import redact
 
 
 class CaseFilter(StrEnum):

@@ -1,4 +1,4 @@
-"""The handoff to a coordinator: implements bot.ports.Handoff and the coordinator's side.
+"""The handoff to a coordinator: implements bot.core.ports.Handoff and the coordinator's side.
 
 The core decides when (the parent asks for a person and consents); this decides what
 happens: the case, the acknowledgement with an answer time, relays to the coordinators,
@@ -15,14 +15,15 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import case_retention, case_stats, cases, conversations, handoff_texts
-from bot.case_models import SupportCase
+from bot.cases import case_retention, case_stats, cases, handoff_texts
+from bot.cases.case_models import SupportCase
+from bot.cases.office_hours import office_hours_for
 from bot.clock import Clock
-from bot.dto import Channel, Reply
-from bot.models import Author, Conversation, ConversationMessage
-from bot.office_hours import office_hours_for
-from bot.ports import HandoffOpened
-from bot.senders import TextSender
+from bot.core import conversations
+from bot.core.dto import Channel, Reply
+from bot.core.models import Author, Conversation, ConversationMessage
+from bot.core.ports import HandoffOpened
+from bot.core.senders import TextSender
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class DeliveryError(Exception):
 
 
 class CaseHandoff:
-    """bot.ports.Handoff for the core, plus reply/close for the inbox, API and group."""
+    """bot.core.ports.Handoff for the core, plus reply/close for the inbox, API and group."""
 
     def __init__(
         self,

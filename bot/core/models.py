@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bot.dto import Channel
+from bot.core.dto import Channel
 from directory.models import new_id
 
 
@@ -30,7 +30,7 @@ class Conversation(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     channel: Channel
     # The channel address we must answer on (Telegram chat id, E.164 number, web token).
-    # Kept because replies need it; never logged (log bot.privacy.ref_hash instead).
+    # Kept because replies need it; never logged (log bot.core.privacy.ref_hash instead).
     sender_ref: str = Field(max_length=128)
     municipality: str | None = Field(default=None, max_length=64)
     age: int | None = Field(default=None)
@@ -54,7 +54,7 @@ class ConversationMessage(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     conversation_id: str = Field(foreign_key="conversation.id", index=True, ondelete="CASCADE")
     author: Author
-    # Stored with personnummer redacted (bot.privacy.redact).
+    # Stored with personnummer redacted (bot.core.privacy.redact).
     text: str = Field(sa_column=Column(Text, nullable=False))
     external_id: str | None = Field(default=None, max_length=128)  # channel's id, dedup
     created_at: datetime = Field(index=True)

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin.models import StaffUser
-from bot.case_models import SupportCase, TelegramRelay
+from bot.cases.case_models import SupportCase, TelegramRelay
+from bot.staff.models import StaffUser
 
 
 async def case_for_group_message(

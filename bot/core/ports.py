@@ -12,7 +12,7 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import Conversation, ConversationMessage
+from bot.core.models import Conversation, ConversationMessage
 
 
 @dataclass(frozen=True)

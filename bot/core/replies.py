@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from bot.dto import Button, Reply, ServiceRef
-from bot.texts import t
+from bot.core.dto import Button, Reply, ServiceRef
+from bot.core.texts import t
 from directory.matching import Contact, Hit, MatchResult, ServiceCard
 
 # In lists, show at most this many ways to get in touch (details show all).

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.sms_models import (
+from bot.sms.sms_models import (
     Meeting,
     OutboundKind,
     OutboundSms,

@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.dto import Button, Channel, Reply, ServiceRef
-from bot.models import Author, Conversation, ConversationMessage
-from bot.privacy import redact
+from bot.core.dto import Button, Channel, Reply, ServiceRef
+from bot.core.models import Author, Conversation, ConversationMessage
+from bot.core.privacy import redact
 
 # Longest text we store per message; longer parent messages are cut (and told so).
 MAX_STORED_CHARS = 10_000

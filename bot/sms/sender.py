@@ -1,7 +1,7 @@
 """Outbound SMS through the real twilio client (REST API, async HTTP client).
 
 `TwilioSms.send_text` makes one attempt and classifies failures as retryable or not; the
-durable retry with backoff lives in the queue (bot.reminders), so a restart loses nothing.
+durable retry with backoff lives in the queue (bot.meetings.reminders), so a restart loses nothing.
 `render_sms` turns a Reply's buttons into numbered choices, since SMS has no buttons.
 """
 
@@ -19,12 +19,12 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from bot.clock import Clock
+from bot.core.dto import Button, Reply
 from bot.db import SessionFactory
-from bot.dto import Button, Reply
-from bot.gsm import fits, to_gsm7, trim_to_segments
-from bot.phone import to_e164
-from bot.sms_models import OutboundKind
-from bot.sms_queue import enqueue, is_opted_out
+from bot.sms.gsm import fits, to_gsm7, trim_to_segments
+from bot.sms.phone import to_e164
+from bot.sms.sms_models import OutboundKind
+from bot.sms.sms_queue import enqueue, is_opted_out
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from admin import audit
-from admin.models import StaffUser
-from bot import cases
-from bot.case_models import CaseNote, SupportCase
-from bot.conversations import list_messages
-from bot.models import Conversation, ConversationMessage
+from bot.cases import cases
+from bot.cases.case_models import CaseNote, SupportCase
+from bot.core.conversations import list_messages
+from bot.core.models import Conversation, ConversationMessage
+from bot.staff import audit
+from bot.staff.models import StaffUser
 
 if TYPE_CHECKING:
     from bot.context import AppContext
