@@ -36,8 +36,21 @@ log = logging.getLogger(__name__)
 
 # Commands answered with one fixed text.
 _SIMPLE = {Intent.empty: "empty", Intent.help: "help", Intent.thanks: "thanks"}
-# Buttons, numbers and one-word commands carry no danger of their own.
-_NO_TRIAGE = {Intent.empty, Intent.greet, Intent.more, Intent.detail, Intent.delete_confirmed}
+# Buttons, numbers and commands in their fixed forms carry no danger of their own.
+_NO_TRIAGE = {
+    Intent.empty,
+    Intent.greet,
+    Intent.more,
+    Intent.detail,
+    Intent.delete,
+    Intent.delete_confirmed,
+    Intent.yes,
+    Intent.no,
+    Intent.thanks,
+    Intent.age,
+    Intent.cost,
+    Intent.municipality,
+}
 
 
 def _worth_triage(turn: Turn) -> bool:
