@@ -23,7 +23,7 @@ from bot.core.conversation import ConversationCore
 from bot.core.dto import Channel
 from bot.core.ports import Handoff
 from bot.core.senders import StoredOnlySender
-from bot.db import make_engine, make_session_factory, migrate
+from bot.db import make_engine, make_session_factory, migrate, portable_enums
 from bot.settings import Settings, get_settings
 from directory.index import DirectoryIndex
 from directory.seed import seed_on_startup
@@ -32,6 +32,14 @@ from handlers.sms_runtime import install_sms
 from handlers.telegram_runtime import install_telegram
 
 log = logging.getLogger(__name__)
+
+
+def import_models() -> None:
+    """Import every module that defines tables, so SQLModel.metadata is complete (for Alembic
+    and create_all); the composition root is the one place that knows all features."""
+    import directory.models  # noqa: F401
+
+    portable_enums()
 
 
 def build(

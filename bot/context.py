@@ -14,13 +14,13 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock
-from bot.core.dto import Channel
 from bot.db import SessionFactory
 from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.cases.handoff import CaseHandoff
     from bot.core.conversation import ConversationCore
+    from bot.core.dto import Channel
     from bot.core.senders import TextSender
     from directory.index import DirectoryIndex
 

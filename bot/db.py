@@ -52,18 +52,7 @@ def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-def import_models() -> None:
-    """Import every module that defines tables, so SQLModel.metadata is complete."""
-    import bot.cases.case_models
-    import bot.core.models
-    import bot.sms.sms_models
-    import bot.staff.models  # noqa: F401
-    import directory.models  # noqa: F401
-
-    _portable_enums()
-
-
-def _portable_enums() -> None:
+def portable_enums() -> None:
     """Store enums as VARCHAR everywhere, not PostgreSQL ENUM types.
 
     Native ENUM types are shared across tables and need ALTER TYPE for every new value;
@@ -90,13 +79,13 @@ def _upgrade(connection: Connection) -> None:
 
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest Alembic revision."""
-    import_models()
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
 
 
 async def create_all(engine: AsyncEngine) -> None:
-    """Create tables straight from the models: for throwaway test databases only."""
-    import_models()
+    """Create the tables of every imported model (bot.app imports them all): for throwaway
+    test databases only."""
+    portable_enums()
     async with engine.begin() as conn:
         await conn.run_sync(SQLModel.metadata.create_all)

@@ -21,8 +21,8 @@ from bot.context import AppContext, get_ctx
 from bot.core.privacy import ref_hash
 from bot.meetings.reminders import record_status
 from bot.sms.phone import to_e164
-from bot.sms.sms_inbound import SmsInbound
 from bot.sms.sms_queue import first_time_seen, forget_seen, seen_response, store_response
+from handlers.sms_inbound import SmsInbound
 
 log = logging.getLogger(__name__)
 WEBHOOK, STATUS = "/sms/twilio", "/sms/twilio/status"

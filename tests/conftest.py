@@ -19,9 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.app import import_models
 from bot.clock import FakeClock
 from bot.db import SessionFactory, create_all, make_engine, make_session_factory
 
+import_models()  # create_all makes the tables of every imported model
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 REQUIRE_SERVICES = os.environ.get("FG_REQUIRE_SERVICES") == "1"
 # Fixtures of the fake servers (fake_telegram ...), available to every test.

@@ -65,12 +65,69 @@ def test_the_core_imports_no_channel_or_web_framework() -> None:
     assert {m: _hits(i, FRAMEWORKS) for m, i in core.items() if _hits(i, FRAMEWORKS)} == {}
 
 
-def test_the_directory_never_imports_the_channels_or_the_admin_api() -> None:
+def test_lower_layers_never_import_the_channels_or_the_admin_api() -> None:
+    """Only the composition root (bot.app) and the command line (bot.cli) sit above them."""
+    upward = {m: _hits(i, ("handlers", "admin")) for m, i in graph().items()}
+    lower = {m: i for m, i in upward.items() if m.startswith(("bot", "directory")) and i}
+    assert {m: i for m, i in lower.items() if m not in ("bot.app", "bot.cli")} == {}
+
+
+def test_the_context_imports_no_feature() -> None:
+    """Any module may take the AppContext, so it may only import the runtime basics."""
     edges = graph()
-    directory = {
-        m: _hits(i, ("handlers", "admin")) for m, i in edges.items() if m.startswith("directory")
-    }
-    assert {m: i for m, i in directory.items() if i} == {}
+    imported = _hits(edges["bot.context"], PACKAGES) & set(edges)
+    assert imported <= {"bot.clock", "bot.db", "bot.settings"}, imported
+
+
+def _package(module: str) -> str:
+    """bot.cases.handoff -> bot.cases; bot.db -> bot.db (bot's own modules stand alone)."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "bot" else parts[0]
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one node (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in edges.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while (top := stack.pop()) != node:
+                group.append(top)
+            if group:
+                found.append(sorted([node, *group]))
+
+    for node in list(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles_between_modules_or_packages() -> None:
+    edges = graph()
+    modules = {m: {d for d in i if d in edges and d != m} for m, i in edges.items()}
+    assert _cycles(modules) == []
+    packages: dict[str, set[str]] = {}
+    for m, imported in modules.items():
+        others = {_package(d) for d in imported} - {_package(m)}
+        packages.setdefault(_package(m), set()).update(others)
+    assert _cycles(packages) == []
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_bot_keeps_a_handful_of_modules() -> None:
+    assert len(list((ROOT / "bot").glob("*.py"))) <= 8
 
 
 def test_the_reader_sees_imports_inside_functions_and_skips_type_checking(tmp_path: Path) -> None:

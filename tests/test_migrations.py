@@ -13,7 +13,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
-from bot.db import alembic_config, import_models
+from bot.app import import_models
+from bot.db import alembic_config
 from tests.conftest import postgres_url
 
 

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from bot.db import import_models
+from bot.app import import_models
 from bot.settings import Settings, sync_database_url
 
 import_models()
