@@ -11,6 +11,10 @@ import asyncio
 import sys
 from datetime import UTC
 
+from admin.keys import create_key, create_user
+from admin.validation import canonical_municipality
+from bot.clock import system_clock
+from bot.db import make_engine, make_session_factory, migrate
 from bot.settings import Settings
 from bot.staff.models import Role
 
@@ -19,10 +23,6 @@ async def create_staff_key(
     *, database_url: str, role: Role, name: str, municipalities: list[str]
 ) -> tuple[str, str]:
     """Migrate the database, create the user and a key; returns (user id, plain key)."""
-    from admin.keys import create_key, create_user
-    from bot.clock import system_clock
-    from bot.db import make_engine, make_session_factory, migrate
-
     engine = make_engine(database_url)
     try:
         await migrate(engine)
@@ -39,8 +39,6 @@ async def create_staff_key(
 
 
 def _municipalities(names: list[str]) -> list[str]:
-    from admin.validation import canonical_municipality
-
     return [canonical_municipality(name) for name in names]
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.sms.phone import is_short_code, to_e164
 from directory.models import ContactKind, Scope
+from directory.municipalities import MunicipalityResolver
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -72,8 +73,6 @@ def normalise_url(raw: str) -> str:
 
 @lru_cache(maxsize=1)
 def _resolver() -> Any:
-    from directory.municipalities import MunicipalityResolver
-
     return MunicipalityResolver.load()
 
 

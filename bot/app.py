@@ -14,6 +14,12 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# Every module that defines tables (see import_models).
+import bot.cases.case_models
+import bot.core.models
+import bot.sms.sms_models
+import bot.staff.models  # noqa: F401
+import directory.models  # noqa: F401
 from admin.api import make_admin_router
 from bot.cases import case_jobs
 from bot.cases.handoff import CaseHandoff
@@ -35,10 +41,9 @@ log = logging.getLogger(__name__)
 
 
 def import_models() -> None:
-    """Import every module that defines tables, so SQLModel.metadata is complete (for Alembic
-    and create_all); the composition root is the one place that knows all features."""
-    import directory.models  # noqa: F401
-
+    """Every module that defines tables is imported above, so SQLModel.metadata is complete:
+    make it portable, for Alembic and create_all. The composition root is the one place that
+    knows all features."""
     portable_enums()
 
 

@@ -7,14 +7,17 @@ import asyncio
 import logging
 import sys
 
+import uvicorn
+
+from admin import cli as admin_cli
+from bot.app import build
+from bot.db import make_engine, migrate
 from bot.settings import Settings
+from directory.cli import add_match_parser
+from handlers import inbox_cli
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from bot.app import build
-
     settings = Settings()
     host = args.host or settings.host
     port = args.port or settings.port
@@ -23,8 +26,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
-    from bot.db import make_engine, migrate
-
     async def run() -> None:
         engine = make_engine(Settings().database_url)
         await migrate(engine)
@@ -49,14 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
 
     # Feature sub-commands register themselves below (match, admin ...).
-    from handlers import inbox_cli
-
     inbox_cli.register(sub)  # inbox create-login
-    from admin import cli as admin_cli
-
     admin_cli.register(sub)  # admin create-key
-    from directory.cli import add_match_parser
-
     add_match_parser(sub)  # match "fråga" / match --jsonl (the evaluation contract)
     return parser
 

@@ -12,8 +12,11 @@ import getpass
 import os
 import sys
 
+from bot.clock import system_clock
+from bot.db import make_engine, make_session_factory
 from bot.settings import Settings
 from bot.staff.models import Role
+from handlers.inbox_auth import create_login
 
 PASSWORD_ENV = "FG_INBOX_PASSWORD"
 
@@ -27,10 +30,6 @@ def _read_password() -> str:
 
 
 def _create_login(args: argparse.Namespace) -> int:
-    from bot.clock import system_clock
-    from bot.db import make_engine, make_session_factory
-    from handlers.inbox_auth import create_login
-
     if args.role == "coordinator" and not args.municipality:
         sys.stderr.write("error: municipality: a coordinator needs at least one\n")
         return 2

@@ -14,14 +14,17 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import import_models
+from bot.app import build, import_models
 from bot.clock import FakeClock
 from bot.db import SessionFactory, create_all, make_engine, make_session_factory
+from bot.settings import Settings
 
 import_models()  # create_all makes the tables of every imported model
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -157,3 +160,19 @@ def chromium_path() -> str:
             f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
         )
     return CHROMIUM
+
+
+# The whole app on the test's database and clock, and an HTTP client for it (web chat tests).
+@pytest.fixture
+async def app(engine, clock: FakeClock) -> AsyncIterator[FastAPI]:
+    settings = Settings(database_url="sqlite://", telegram_bot_token=None, twilio_account_sid=None)
+    application = build(settings, engine=engine, clock=clock, run_migrations=False)
+    async with application.router.lifespan_context(application):  # seeds the directory
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c

@@ -16,7 +16,7 @@ import pytest
 
 from bot.core.conversations import get_conversation
 from directory.urgency import UrgencyRules, detect_urgency
-from tests.test_web_api import app, chat, client  # noqa: F401  (fixtures and helper)
+from tests.factories import chat
 
 ROOF = "Min dotter sitter uppe på taket och svarar inte när vi ropar"
 
@@ -54,7 +54,7 @@ def test_harmless_messages_get_no_caution(rules: UrgencyRules, text: str) -> Non
     assert not detect_urgency(text, rules).caution
 
 
-async def test_chat_answer_leads_with_112_on_danger_only(client) -> None:  # noqa: F811
+async def test_chat_answer_leads_with_112_on_danger_only(client) -> None:
     warned = await chat(client, ROOF)  # the rules say caution; the trained model may say urgent
     assert warned["messages"][0]["text"].lower().startswith("är någon i fara just nu")
     assert warned["services"][0]["name"] == "SOS Alarm 112"
@@ -66,8 +66,8 @@ ACUTE = "min dotter har precis svalt en hel burk sömntabletter och vi får inte
 
 
 async def test_every_turn_is_triaged_and_an_acute_one_marks_the_conversation(
-    app,  # noqa: F811
-    client,  # noqa: F811
+    app,
+    client,
 ) -> None:
     first = await chat(client, "Var finns öppen förskola för bebisar i Degerfors?")
     cid = first["conversation_id"]
@@ -89,7 +89,7 @@ async def test_every_turn_is_triaged_and_an_acute_one_marks_the_conversation(
     ["😭😭😭", "ابني لا يريد الذهاب إلى المدرسة ماذا أفعل", "hjälp " * 1666, "   .   "],
     ids=["emoji", "arabic", "10000-chars", "punctuation"],
 )
-async def test_odd_messages_get_an_answer_not_a_crash(client, text: str) -> None:  # noqa: F811
+async def test_odd_messages_get_an_answer_not_a_crash(client, text: str) -> None:
     answer = await chat(client, text[:10_000])
     assert answer["messages"] and all(m["text"].strip() for m in answer["messages"])
     assert "Förlåt, något gick fel" not in answer["messages"][0]["text"]

@@ -13,9 +13,14 @@ import pytest
 
 from directory.cli import answer_lines, parse_line
 from directory.matcher import Matcher
-from tests.test_matcher import matcher  # noqa: F401  (module fixture)
+from tests import factories
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return factories.small_matcher()
 
 
 def run_lines(m: Matcher, lines: list[str]) -> list[dict]:
@@ -24,7 +29,7 @@ def run_lines(m: Matcher, lines: list[str]) -> list[dict]:
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
-def test_one_answer_per_line_in_order(matcher: Matcher) -> None:  # noqa: F811
+def test_one_answer_per_line_in_order(matcher: Matcher) -> None:
     answers = run_lines(
         matcher,
         [
@@ -39,7 +44,7 @@ def test_one_answer_per_line_in_order(matcher: Matcher) -> None:  # noqa: F811
         assert len(a["results"]) >= 3
 
 
-def test_bad_lines_get_an_error_and_the_rest_still_run(matcher: Matcher) -> None:  # noqa: F811
+def test_bad_lines_get_an_error_and_the_rest_still_run(matcher: Matcher) -> None:
     good = json.dumps({"text": "kurator", "municipality": None, "age": None})
     answers = run_lines(
         matcher,

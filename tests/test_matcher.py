@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from sqlmodel import select
 
@@ -11,74 +9,18 @@ from bot.clock import FakeClock
 from bot.db import SessionFactory
 from directory.index import DirectoryIndex
 from directory.matcher import Matcher
-from directory.matching import MunicipalitySource, Query, ServiceCard
+from directory.matching import MunicipalitySource, Query
 from directory.models import Service
-from directory.municipalities import MunicipalityResolver
 from directory.seed import seed_bundled_directory
-from directory.synonyms import load_bundled_synonyms
-from directory.triage import Triage
-from directory.urgency import UrgencyRules
+from tests import factories
 
-
-def card(name: str, *, keywords: tuple[str, ...] = (), description: str = "", **kw) -> ServiceCard:
-    base = ServiceCard(
-        id=name.lower().replace(" ", "-"),
-        name=name,
-        summary="",
-        description=description,
-        scope="municipality",
-        municipalities=("Degerfors",),
-        region=None,
-        min_age=0,
-        max_age=20,
-        access="open",
-        access_note="",
-        cost="",
-        categories=(),
-        keywords=keywords,
-        contacts=(),
-        url=None,
-        verified=False,
-        urgent_service=False,
-        assured_date=None,
-    )
-    return replace(base, **kw)
-
-
-CARDS = [
-    card("Familjeguiden", keywords=("vet inte vart jag ska vända mig", "lots")),
-    card(
-        "Elevhälsan", keywords=("skolfrånvaro", "kurator", "skolsköterska"), min_age=6, max_age=19
-    ),
-    card(
-        "Barn- och ungdomspsykiatrin (BUP)",
-        keywords=("ätstörning", "tvångstankar", "depression"),
-        scope="national",
-        municipalities=(),
-        max_age=17,
-    ),
-    card("Fritidsgården Osby", keywords=("fritid", "kompisar"), municipalities=("Osby",)),
-    card("Stödgrupp Degerfors", keywords=("alkoholproblem", "missbruk i familjen", "stödgrupp")),
-    card("Sociala insatsgrupper (SIG)", keywords=("kriminalitet", "gäng"), min_age=13),
-    card("SOS Alarm 112", keywords=("livsfara", "nödnummer"), scope="national", municipalities=()),
-    card(
-        "Kvinnofridslinjen",
-        keywords=("våld i nära relationer",),
-        scope="national",
-        municipalities=(),
-    ),
-]
+CARDS = factories.SMALL_DIRECTORY
+card = factories.card
 
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    return Matcher.build(
-        CARDS,
-        synonyms=load_bundled_synonyms(),
-        resolver=MunicipalityResolver.load(),
-        triage=Triage(UrgencyRules.load()),
-        default_municipality="Degerfors",
-    )
+    return factories.small_matcher()
 
 
 def names(matcher: Matcher, text: str, **kw) -> list[str]:

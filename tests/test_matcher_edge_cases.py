@@ -11,7 +11,7 @@ from directory.seed import load_bundled_directory
 from directory.synonyms import load_bundled_synonyms
 from directory.triage import Triage
 from directory.urgency import UrgencyRules
-from tests.test_matcher import card
+from tests.factories import card
 
 
 @pytest.fixture(scope="module")

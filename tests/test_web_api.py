@@ -5,45 +5,22 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
-from fastapi import FastAPI
 from sqlmodel import select
 
-from bot.app import build
 from bot.cases.case_models import SupportCase
-from bot.clock import FakeClock
 from bot.core import conversations
 from bot.core.dto import Channel, Inbound
 from bot.core.models import Author
-from bot.settings import Settings
+from tests import factories
 
 HANDLERS = Path(__file__).resolve().parents[1] / "handlers"
 SCHOOL = "Min son på 14 vill inte gå till skolan längre och sitter hemma hela dagarna"
 
 
-@pytest.fixture
-async def app(engine, clock: FakeClock) -> AsyncIterator[FastAPI]:
-    settings = Settings(database_url="sqlite://", telegram_bot_token=None, twilio_account_sid=None)
-    application = build(settings, engine=engine, clock=clock, run_migrations=False)
-    async with application.router.lifespan_context(application):  # seeds the directory
-        yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
-
-
-async def chat(client: httpx.AsyncClient, text: str, cid: str | None = None, **extra) -> dict:
-    response = await client.post("/api/chat", json={"conversation_id": cid, "text": text, **extra})
-    assert response.status_code == 200, response.text
-    return response.json()
+chat = factories.chat
 
 
 async def test_question_returns_the_contract(client) -> None:
