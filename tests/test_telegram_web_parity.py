@@ -8,11 +8,7 @@ import httpx
 import pytest
 from aiogram import Bot
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build
-from bot.clock import FakeClock
-from bot.settings import Settings
 from directory.municipalities import MunicipalityResolver
 from handlers.telegram_runtime import make_dispatcher
 from handlers.telegram_sender import TelegramSender
@@ -20,21 +16,6 @@ from tests.fake_telegram import FakeTelegram, TelegramUser
 
 QUESTION = "Vi har flyttat till Degerfors och min dotter på 8 år har svårt att få kompisar"
 URGENT = "Min son har sagt att han vill ta livet av sig, vad gör jag?"
-
-
-@pytest.fixture
-async def app(engine: AsyncEngine, clock: FakeClock) -> AsyncIterator[FastAPI]:
-    """The real app (core, directory seeded at start-up) without Telegram of its own."""
-    app = build(Settings(log_hash_salt="salt"), clock=clock, engine=engine, run_migrations=False)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def web(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
-        yield client
 
 
 @pytest.fixture
@@ -54,7 +35,7 @@ async def telegram_user(app: FastAPI, fake_telegram: FakeTelegram) -> AsyncItera
 
 
 async def test_same_dialogue_same_answers_on_telegram_and_web(
-    telegram_user: TelegramUser, web: httpx.AsyncClient
+    telegram_user: TelegramUser, client: httpx.AsyncClient
 ) -> None:
     on_telegram = [
         [m["text"] for m in await telegram_user.says(QUESTION)],
@@ -65,7 +46,9 @@ async def test_same_dialogue_same_answers_on_telegram_and_web(
     conversation_id = None
     on_web = []
     for body in ({"text": QUESTION}, {"text": "Fler", "action": "more"}, {"text": URGENT}):
-        response = await web.post("/api/chat", json={"conversation_id": conversation_id, **body})
+        response = await client.post(
+            "/api/chat", json={"conversation_id": conversation_id, **body}
+        )
         assert response.status_code == 200, response.text
         conversation_id = response.json()["conversation_id"]
         on_web.append([m["text"] for m in response.json()["messages"]])
