@@ -68,13 +68,17 @@ class Scored:
 
 
 def message_score(
-    model: TriageModel, encode: Callable[[list[str]], np.ndarray], text: str
+    model: TriageModel,
+    encode: Callable[[list[str]], np.ndarray],
+    text: str,
+    *,
+    sentences: bool = True,
 ) -> Scored:
     """Score a (calmed) message: the whole text and, in a long message, its longest sentences
     (one acute sentence among harmless ones). Sentences out of context also read past events
     as present, so they count for the urgent score only with the model's sentence weight
     (chosen on left-out writers), and otherwise only towards caution."""
-    parts = units(text)
+    parts = units(text) if sentences else units(text)[:1]
     if not parts:
         return Scored(0.0, 0.0, None)
     vectors = encode(parts)
@@ -83,6 +87,17 @@ def message_score(
     p[1:] *= model.sentence_weight
     best = int(np.argmax(p))
     return Scored(float(p[best]), sentence, model.kind(vectors[best]))
+
+
+def sentence_score(
+    model: TriageModel, encode: Callable[[list[str]], np.ndarray], text: str
+) -> float:
+    """The highest P(acute) of one of the longest sentences of a (calmed) message on its own;
+    0 for a message of one sentence."""
+    sentences = units(text)[1:]
+    if not sentences:
+        return 0.0
+    return float(model.probability(encode(sentences), sentences).max())
 
 
 CHAR_BUCKETS = 1 << 18  # hashed character n-grams (2-5 letters, within words)
@@ -193,33 +208,45 @@ class Triage:
             )
         return cls(rules, model, encoder)
 
-    def score(self, text: str) -> Scored:
+    def score(self, text: str, *, sentences: bool = True) -> Scored:
         """The model's reading of the message (nothing without a model)."""
         if self.model is None or self.encoder is None:
             return Scored(0.0, 0.0, None)
-        return message_score(self.model, self.encoder.encode, calm(text))
+        return message_score(self.model, self.encoder.encode, calm(text), sentences=sentences)
 
     def assess(self, text: str) -> Urgency:
         if not text.strip():
             return NOT_URGENT
         ruled = self._rules(text)
-        scored = self.score(text)
-        p, kind, model = scored.p, scored.kind, self.model
+        model = self.model
+        # Sentences cost an encoding each; with no weight in the urgent score they can only
+        # turn "none" into caution, so they are read only when that is what is left.
+        weighted = model is not None and model.sentence_weight > 0
+        scored = self.score(text, sentences=weighted)
+        p, kind = scored.p, scored.kind
         if ruled.urgent and (model is None or p >= model.veto_below):
             return replace(ruled, score=p if model else None)
         if model is not None and p >= model.urgent_at and kind is not None:
             services = self.rules.services.get(kind, ("SOS Alarm 112",))
             return Urgency(True, kind, f"model:{p:.2f}", services, score=p)
-        unsure = (
-            model is not None and max(p / model.caution_at, scored.sentence / model.urgent_at) >= 1
-        )
-        if ruled.urgent or ruled.caution or unsure:
+        if ruled.urgent or ruled.caution or self._unsure(text, scored, weighted):
             # A rule fired but the model is sure it is harmless (an idiom, a past event the
             # rules did not see as past): the 112 line still leads, without the alarm.
             services = self.rules.caution_services
             reason = ruled.reason or f"model:{p:.2f}"
             return Urgency(False, None, reason, services, True, p if model else None)
         return replace(NOT_URGENT, score=p if model else None)
+
+    def _unsure(self, text: str, scored: Scored, weighted: bool) -> bool:
+        """Caution from the model: unsure of the whole, or one sentence alone reads as acute."""
+        model = self.model
+        if model is None:
+            return False
+        if scored.p >= model.caution_at:
+            return True
+        if weighted or self.encoder is None:
+            return scored.sentence >= model.urgent_at
+        return sentence_score(model, self.encoder.encode, calm(text)) >= model.urgent_at
 
     def _rules(self, text: str) -> Urgency:
         ruled = detect_urgency(text, self.rules)
