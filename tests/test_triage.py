@@ -99,7 +99,7 @@ class _Scored(Triage):
     sentence: float = 0.0
     kind: str = "poisoning"
 
-    def score(self, text: str) -> Scored:
+    def score(self, text: str, *, sentences: bool = True) -> Scored:
         return Scored(self.p, self.sentence, self.kind)
 
 
