@@ -98,7 +98,7 @@ def result_json(result: MatchResult) -> dict[str, Any]:
         ],
         "urgent": result.urgent,
         # urgent, caution (the 112 line leads; SOS Alarm 112 first) or none
-        "triage": result.extras.get("triage", "urgent" if result.urgent else "none"),
+        "triage": result.triage,
         "confident": result.confident,
         "municipality": result.municipality,
         "municipality_source": str(result.municipality_source),

@@ -149,7 +149,6 @@ class Matcher:
                 "language": "en" if english else "sv",
                 "urgent_kind": urgency.kind,
                 "caution": urgency.caution,
-                "triage": urgency.level,
                 "triage_score": urgency.score,
             },
         )

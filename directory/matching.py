@@ -71,3 +71,8 @@ class MatchResult:
     age: int | None
     urgent_reason: str = ""
     extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def triage(self) -> str:
+        """urgent, caution (the 112 line leads, SOS Alarm 112 first) or none."""
+        return "urgent" if self.urgent else "caution" if self.extras.get("caution") else "none"

@@ -4,8 +4,8 @@
 stores the answer, all in our database, so any app instance can continue a conversation.
 It imports no aiogram, twilio or FastAPI; adapters map their types to Inbound and Reply.
 
-The steps live beside it: answering from the directory (bot.dialogue_answers) and the
-handoff and deletion points (bot.dialogue_handoff); shared types in bot.dialogue.
+The steps live beside it: answering from the directory (bot.core.dialogue_answers) and the
+handoff and deletion points (bot.core.dialogue_handoff); shared types in bot.core.dialogue.
 """
 
 from __future__ import annotations

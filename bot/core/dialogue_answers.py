@@ -58,7 +58,7 @@ class Answers:
         turn.remember(
             query=redact(text), municipality=result.municipality, age=result.age, shown=0, focus=[]
         )
-        turn.triaged = triage_level(result)
+        turn.triaged = result.triage
         replies = [urgent_reply(result, turn.lang)] if result.urgent else []
         return [*replies, self._first_page(turn, result)]
 
@@ -74,7 +74,7 @@ class Answers:
         if not result.confident:
             intro = t("not_confident", turn.lang)
         intro = intro or t("intro_results", turn.lang)
-        if not result.urgent and result.extras.get("caution"):
+        if result.triage == "caution":
             intro = f"{t('caution', turn.lang)}\n\n{intro}"
         more = len(result.hits) > len(hits)
         return self._page(turn, hits, first=1, intro=intro, notes=notes, more=more)
@@ -162,11 +162,6 @@ class Answers:
         turn.conversation.municipality = name[:64]
         turn.conversation.state = State.idle
         return [Reply(text=t("municipality_set", turn.lang, municipality=name))]
-
-
-def triage_level(result: MatchResult) -> str:
-    """urgent, caution or none, as the match judged the question."""
-    return "urgent" if result.urgent else "caution" if result.extras.get("caution") else "none"
 
 
 def _age_matters(result: MatchResult) -> bool:

@@ -58,7 +58,7 @@ class ConversationMessage(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     external_id: str | None = Field(default=None, max_length=128)  # channel's id, dedup
     created_at: datetime = Field(index=True)
-    # Position in the conversation (see bot.conversations.add_message); ties on created_at.
+    # Position in the conversation (see bot.core.conversations.add_message); ties on created_at.
     seq: int = Field(default=0)
     # What a bot reply carried besides text: buttons, services, urgent (replays, web history).
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
