@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -132,6 +132,8 @@ class ServiceBase(SQLModel):
     description: str = Field(default="", max_length=8000)
     # One line for chat replies ("what they do"); falls back to the description's first sentence.
     summary: str = Field(default="", max_length=300)
+    # The same line in English, for parents who write English (HSDS: language "en").
+    summary_en: str = Field(default="", max_length=300)
     status: ServiceStatus = Field(default=ServiceStatus.active)
     scope: Scope = Field(default=Scope.municipality)
     # Municipalities served (for scope=municipality or region); empty for national.
@@ -167,6 +169,7 @@ class ServiceUpdate(SQLModel):
     alternate_name: str | None = None
     description: str | None = Field(default=None, max_length=8000)
     summary: str | None = Field(default=None, max_length=300)
+    summary_en: str | None = Field(default=None, max_length=300)
     status: ServiceStatus | None = None
     scope: Scope | None = None
     municipalities: list[str] | None = None
@@ -261,4 +264,22 @@ class Synonym(SynonymBase, table=True):
     __table_args__ = (UniqueConstraint("term", "language"),)
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     version: int = Field(default=1)
+    updated_at: datetime
+
+
+# --- Service vectors (dense ranking) --------------------------------------------------
+
+
+class ServiceVector(SQLModel, table=True):
+    """A service's sentence vector for dense ranking, computed when the service is written.
+
+    `text_hash` is the hash of the text that was encoded (see `directory.vectors`): when an
+    edit changes that text, or another encoder is configured, the vector is computed again.
+    """
+
+    __tablename__ = "service_vector"
+    service_id: str = Field(foreign_key="service.id", primary_key=True, max_length=36)
+    encoder: str = Field(max_length=100)
+    text_hash: str = Field(max_length=64)
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32, little end
     updated_at: datetime
