@@ -6,8 +6,9 @@ Columns (header row required; comma or semicolon separated; UTF-8, or Excel's Wi
   organization       organization name (created when no organization has that name)
   municipalities, languages, categories, keywords, phones
                      lists: separate items with "|" or ","
-  description, summary, status, scope, region, min_age, max_age, access, access_note, cost,
-  url, email, source, verified (ja/nej), urgent_service (ja/nej)
+  description, summary, summary_en (the summary in English), status, scope, region, min_age,
+  max_age, access, access_note, cost, url, email, source, verified (ja/nej),
+  urgent_service (ja/nej)
 A column that is present sets the field (an empty cell clears it); a missing column leaves
 the field as it is. `phones` replaces the service's phone numbers (kept when unchanged).
 CSV import never deletes; use DELETE on the service for that.
@@ -43,8 +44,8 @@ LIST_COLUMNS = ("municipalities", "languages", "categories", "keywords", "phones
 INT_COLUMNS = ("min_age", "max_age")
 BOOL_COLUMNS = ("verified", "urgent_service")
 TEXT_COLUMNS = (
-    "name", "description", "summary", "status", "scope", "region", "access", "access_note",
-    "cost", "url", "email", "source", "alternate_name",
+    "name", "description", "summary", "summary_en", "status", "scope", "region", "access",
+    "access_note", "cost", "url", "email", "source", "alternate_name",
 )  # fmt: skip
 KNOWN = {"id", "organization", *LIST_COLUMNS, *INT_COLUMNS, *BOOL_COLUMNS, *TEXT_COLUMNS}
 MAX_ROWS = 5000
@@ -239,8 +240,12 @@ def _report(report: ImportReport, item: RowPlan) -> None:
 # --- applying ---------------------------------------------------------------------------
 
 
-async def apply_csv(*, session: AsyncSession, plan: CsvPlan, actor_id: str, now: datetime) -> None:
-    """Write every planned row in the caller's transaction (the caller commits once)."""
+async def apply_csv(
+    *, session: AsyncSession, plan: CsvPlan, actor_id: str, now: datetime
+) -> list[str]:
+    """Write every planned row in the caller's transaction (the caller commits once); returns
+    the ids of the services written."""
+    written: list[str] = []
     orgs = {o.name.casefold(): o for o in await crud.all_organizations(session=session)}
     for item in plan.rows:
         if item.service is not None and not item.fields:
@@ -268,6 +273,8 @@ async def apply_csv(*, session: AsyncSession, plan: CsvPlan, actor_id: str, now:
         )
         if item.reported is not None and item.service is None:
             item.reported.id = row.id
+        written.append(row.id)
+    return written
 
 
 async def _organization(

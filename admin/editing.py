@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import HTTPException, status
@@ -17,6 +18,7 @@ from admin.deps import utc_now
 from bot.context import AppContext
 from bot.staff import audit
 from directory.crud import claim_version, get_row
+from directory.vectors import store_vectors_for
 
 Row = TypeVar("Row", bound=SQLModel)
 Check = Callable[[Any], None]
@@ -25,6 +27,13 @@ Mutation = Callable[[Any], Awaitable[None] | None]
 
 def not_found(resource_type: str, row_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{resource_type} {row_id} not found")
+
+
+async def service_vectors(
+    *, session: AsyncSession, ctx: AppContext, ids: list[str], now: datetime
+) -> None:
+    """Services were written: their vectors for dense ranking, in the same transaction."""
+    await store_vectors_for(session=session, encoder=ctx.directory.encoder, ids=ids, now=now)
 
 
 async def directory_changed(ctx: AppContext) -> None:
@@ -45,6 +54,8 @@ async def _audit_and_commit(
     at: Any,
 ) -> None:
     """Every write ends the same way: audit entry, commit, tell the matcher."""
+    if resource_type == "service":
+        await service_vectors(session=session, ctx=ctx, ids=[resource_id], now=at)
     await audit.record(
         session=session,
         actor_id=who.user_id,

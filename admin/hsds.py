@@ -3,8 +3,9 @@
 Both directions go through `ServiceRecord`, so export and import cannot drift apart.
 Fields HSDS has are mapped natively (cost -> fees_description, access_note ->
 application_process, municipalities -> service_areas, categories -> taxonomy terms,
-keywords -> attributes); what HSDS has no field for (summary, scope, region, access,
-source, verified, urgent_service, a contact point's kind/label/position) travels in
+keywords -> attributes); what HSDS has no field for (summary and its English twin
+summary_en, scope, region, access, source, verified, urgent_service, a contact point's
+kind/label/position) travels in
 `attributes` with link_type "familjeguiden:*" and a JSON value, so the round trip is lossless.
 Ids of derived HSDS objects (languages, areas, attributes) are uuid5s of the service id,
 so exporting the same directory twice gives the same document.
@@ -24,7 +25,16 @@ NS = uuid.UUID("6f1c5a52-2d0e-4a53-9a55-6b0e1f3c9a10")  # Familjeguiden's uuid5 
 SERVICE_EXT = "familjeguiden:service"
 CONTACT_EXT = "familjeguiden:contact_point"
 # Service fields HSDS has no place for; kept in the service's extension attribute.
-EXTENSION_FIELDS = ("summary", "scope", "region", "access", "source", "verified", "urgent_service")
+EXTENSION_FIELDS = (
+    "summary",
+    "summary_en",
+    "scope",
+    "region",
+    "access",
+    "source",
+    "verified",
+    "urgent_service",
+)
 CONTACT_FIELDS = ("id", "kind", "value", "label", "note", "position")
 # What the HSDS object of a contact point cannot say; the value itself stays native.
 CONTACT_EXT_FIELDS = ("kind", "label", "note", "position")

@@ -37,8 +37,9 @@ class Writer:
 
 async def apply_import(
     *, session: AsyncSession, plan: Plan, actor_id: str | None, now: datetime
-) -> None:
-    """Write the plan in the caller's transaction (the caller commits once)."""
+) -> list[str]:
+    """Write the plan in the caller's transaction (the caller commits once); returns the ids
+    of the services created or changed."""
     w = Writer(session=session, actor_id=actor_id, now=now)
     await _apply_shared(w, list(plan.records.values()))
     changed = {i.id for i in plan.report.changed}
@@ -56,6 +57,7 @@ async def apply_import(
             session.add(row)
             await w.log("import", "service", sid, before, row)
     await session.flush()
+    return [sid for sid in plan.records if sid in created or sid in changed]
 
 
 async def _apply_shared(w: Writer, records: list[ServiceRecord]) -> None:

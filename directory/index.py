@@ -12,14 +12,18 @@ import asyncio
 import logging
 from datetime import datetime
 
+import numpy as np
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.clock import Clock
 from bot.db import SessionFactory
-from directory.encoder import DEFAULT_ENCODER, load_encoder
+from directory.encoder import DEFAULT_ENCODER, Encoder, load_encoder
 from directory.matcher import Matcher
 from directory.municipalities import MunicipalityResolver
 from directory.store import directory_revision, load_cards, load_synonyms
 from directory.synonyms import load_bundled_synonyms
 from directory.triage import Triage
+from directory.vectors import fill_missing, load_vectors
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,11 @@ class DirectoryIndex:
         self._resolver: MunicipalityResolver | None = None
         self._encoder = encoder
         self._triage: Triage | None = None
+
+    @property
+    def encoder(self) -> Encoder | None:
+        """The process-wide sentence encoder (None with ENCODER=none)."""
+        return load_encoder(self._encoder)
 
     def invalidate(self) -> None:
         """The directory changed here: check the revision on the next `get()`."""
@@ -75,9 +84,10 @@ class DirectoryIndex:
                 return
             cards = await load_cards(session=session)
             synonyms = await load_synonyms(session=session) or load_bundled_synonyms()
+            encoder = self.encoder
+            vectors = await self._vectors(session, encoder, [c.id for c in cards])
         if self._resolver is None or self._triage is None:
             self._resolver = await asyncio.to_thread(MunicipalityResolver.load)
-            encoder = load_encoder(self._encoder)
             self._triage = await asyncio.to_thread(Triage.load, encoder)
         self._matcher = await asyncio.to_thread(
             Matcher.build,
@@ -86,6 +96,23 @@ class DirectoryIndex:
             resolver=self._resolver,
             triage=self._triage,
             default_municipality=self._default,
+            encoder=encoder,
+            vectors=vectors,
         )
         self._revision = revision
         log.info("directory index built: %d services (revision changed)", len(cards))
+
+    async def _vectors(
+        self, session: AsyncSession, encoder: Encoder | None, ids: list[str]
+    ) -> dict[str, np.ndarray]:
+        """Stored service vectors; the few a write path did not store are computed once."""
+        if encoder is None:
+            return {}
+        vectors = await load_vectors(session=session, encoder=encoder)
+        missing = [i for i in ids if i not in vectors]
+        if missing:
+            await fill_missing(
+                session=session, encoder=encoder, missing=missing, now=self._clock()
+            )
+            vectors = await load_vectors(session=session, encoder=encoder)
+        return vectors

@@ -1,9 +1,11 @@
 """Rank directory services for a parent's free-text question.
 
-`Matcher.build` indexes one snapshot of the directory (see `directory.inverted`);
-`Matcher.match` analyses the question once, sums the postings of its terms, filters by
-municipality and age, puts emergency services first when the message is urgent, and offers
-the coordinator when nothing is a confident match.
+`Matcher.build` indexes one snapshot of the directory: a lexical index (BM25F, see
+`directory.inverted`) and, when an encoder is configured, the services' stored sentence
+vectors (`directory.vectors`). `Matcher.match` analyses the question once, ranks the services
+that serve the family's municipality and age both ways, fuses the two rankings with the
+learned weights in `directory.ranking`, puts emergency services first when the message is
+urgent, and offers the coordinator when nothing is a confident match.
 """
 
 from __future__ import annotations
@@ -11,17 +13,22 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
+from directory.encoder import Encoder
 from directory.facts import detect_language, extract_age
 from directory.hits import MIN_RESULTS, HitList
 from directory.inverted import VERBATIM, Index, build_index, card_fields, served_places
 from directory.matching import MatchResult, MunicipalitySource, Query, ServiceCard
 from directory.query import QueryTerms, analyse
+from directory.ranking import Candidate, RankingModel
 from directory.synonyms import SynonymTable
 from directory.text import Vocabulary, fold, words
-from directory.triage import Triage
+from directory.triage import Triage, whole_text
 from directory.urgency import NOT_URGENT, Urgency
 
 # raw BM25F -> 0..100 via 100 * (1 - exp(-raw / scale)), scale = SCALE_PER_IDF * the largest
@@ -29,6 +36,21 @@ from directory.urgency import NOT_URGENT, Urgency
 # whether the directory has 8 services or 10,000.
 SCALE_PER_IDF = 1.8
 CONFIDENT_SCORE = 45.0
+CANDIDATES = 30  # from each ranking (words, meaning) before fusion
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One question as the matcher reads it, before ranking."""
+
+    text: str
+    municipality: str
+    source: MunicipalitySource
+    place: str  # the municipality, folded
+    age: int | None
+    english: bool
+    terms: QueryTerms
+    urgency: Urgency
 
 
 class Resolver(Protocol):
@@ -66,6 +88,9 @@ class Matcher:
         triage: Triage | None,
         default_municipality: str,
         coordinator: str,
+        encoder: Encoder | None = None,
+        vectors: np.ndarray | None = None,
+        ranking: RankingModel | None = None,
     ) -> None:
         self.cards, self.index, self.vocab, self.synonyms = cards, index, vocab, synonyms
         self.scale = SCALE_PER_IDF * max(1.0, max(index.idf.values(), default=1.0))
@@ -83,6 +108,22 @@ class Matcher:
         self.by_name: dict[str, list[int]] = defaultdict(list)
         for doc, card in enumerate(cards):
             self.by_name[fold(card.name)].append(doc)
+        # The way to emergency help (SOS Alarm 112): listed for danger now only.
+        emergency = triage.rules.caution_services if triage is not None else ()
+        self.emergency = frozenset(
+            d for name in emergency for d in self.by_name.get(fold(name), ())
+        )
+        # Dense ranking: one row per card (unit length; a zero row when a card has none).
+        self.encoder, self.vectors = encoder, vectors
+        self.ranking = ranking if vectors is not None and encoder is not None else None
+        self.min_age = np.array([c.min_age for c in cards], dtype=np.int16)
+        self.max_age = np.array([c.max_age for c in cards], dtype=np.int16)
+        self.national = np.array([p is None for p in self.places], dtype=bool)
+        self.by_served: dict[str, np.ndarray] = {
+            place: np.array(docs, dtype=np.int64)
+            for place, docs in self.by_place.items()
+            if place is not None
+        }
 
     def score(self, raw: float) -> float:
         return to_score(raw, scale=self.scale)
@@ -101,8 +142,18 @@ class Matcher:
         triage: Triage | None,
         default_municipality: str,
         coordinator: str = "Familjeguiden",
+        encoder: Encoder | None = None,
+        vectors: Mapping[str, np.ndarray] | None = None,
+        ranking: RankingModel | None = None,
     ) -> Matcher:
+        """`vectors` (service id -> stored vector) turn on dense ranking; see directory.vectors."""
         cards = list(cards)
+        matrix = None
+        if encoder is not None and vectors:
+            matrix = np.zeros((len(cards), encoder.dim), dtype=np.float32)
+            for doc, card in enumerate(cards):
+                if (vector := vectors.get(card.id)) is not None:
+                    matrix[doc] = vector
         texts = (t for c in cards for ts in card_fields(c).values() for t in ts)
         vocab = Vocabulary(w for t in texts for w in words(t))
         table = SynonymTable(synonyms, vocab)
@@ -116,13 +167,16 @@ class Matcher:
             triage=triage,
             default_municipality=default_municipality,
             coordinator=coordinator,
+            encoder=encoder,
+            vectors=matrix,
+            ranking=ranking or (RankingModel.load() if matrix is not None else None),
         )
 
-    def match(self, query: Query, *, limit: int = 5) -> MatchResult:
+    def read(self, query: Query) -> Reading:
+        """What the question says: place, age, language, words, triage (read once)."""
         text = query.text or ""
         municipality, source, named = self._municipality(query)
         age = query.age if query.age is not None else extract_age(text)
-        english = detect_language(text) == "en"
         q = analyse(
             text,
             vocab=self.vocab,
@@ -130,23 +184,47 @@ class Matcher:
             known=self.index.idf,
             drop=frozenset(words(named or "")),
         )
-        urgency = self.assess(text)
+        return Reading(
+            text=text,
+            municipality=municipality,
+            source=source,
+            place=fold(municipality),
+            age=age,
+            english=detect_language(text) == "en",
+            terms=q,
+            urgency=self.assess(text),
+        )
+
+    def match(self, query: Query, *, limit: int = 5) -> MatchResult:
+        r = self.read(query)
         limit = max(limit, MIN_RESULTS)
-        place = fold(municipality)
-        ranked = self._ranked(q, place=place, age=age, limit=limit)
-        confident = bool(ranked) and self.score(ranked[0][1]) >= CONFIDENT_SCORE
-        assembler = HitList(self, q, english=english, place=place, age=age)
-        hits = assembler.assemble(ranked, urgency=urgency, confident=confident, limit=limit)
+        if self.ranking is None:
+            lexical = self._ranked(r.terms, place=r.place, age=r.age, limit=limit + 1)
+            ranked = [(doc, self.score(raw)) for doc, raw in lexical]
+        else:
+            ranked = self.ranking.rank(self.candidates(r))
+        if not r.urgency.urgent:
+            # Listed only when urgent: at caution the reply's first line already says "ring
+            # 112", and with no danger a danger word must not bring the emergency line up.
+            ranked = [(doc, score) for doc, score in ranked if doc not in self.emergency]
+        ranked = ranked[:limit]
+        if self.ranking is None:
+            confident = bool(ranked) and ranked[0][1] >= CONFIDENT_SCORE
+        else:
+            confident = bool(ranked) and self.ranking.confident(ranked[0][1])
+        assembler = HitList(self, r.terms, english=r.english, place=r.place, age=r.age)
+        hits = assembler.assemble(ranked, urgency=r.urgency, confident=confident, limit=limit)
+        urgency = r.urgency
         return MatchResult(
             hits=hits,
             urgent=urgency.urgent,
             confident=confident,
-            municipality=municipality,
-            municipality_source=source,
-            age=age,
+            municipality=r.municipality,
+            municipality_source=r.source,
+            age=r.age,
             urgent_reason=urgency.reason if urgency.urgent else "",
             extras={
-                "language": "en" if english else "sv",
+                "language": "en" if r.english else "sv",
                 "urgent_kind": urgency.kind,
                 "caution": urgency.caution,
                 "triage_score": urgency.score,
@@ -172,6 +250,15 @@ class Matcher:
         self, q: QueryTerms, *, place: str, age: int | None, limit: int
     ) -> list[tuple[int, float]]:
         """The best `limit` services that fit, with their raw scores, best first."""
+        return self._top(self._scores(q, place=place, age=age), limit)
+
+    @staticmethod
+    def _top(scores: dict[int, float], limit: int) -> list[tuple[int, float]]:
+        best = heapq.nlargest(limit, ((raw, doc) for doc, raw in scores.items()))
+        return [(doc, raw) for raw, doc in best]
+
+    def _scores(self, q: QueryTerms, *, place: str, age: int | None) -> dict[int, float]:
+        """doc -> raw BM25F score (with phrase bonuses) of every service that fits."""
         acc: dict[int, float] = defaultdict(float)
         for shard in self.index.candidates(place):
             for term, weight in q.weights.items():
@@ -187,10 +274,59 @@ class Matcher:
                     acc[phrase.doc] += phrase.bonus
                     q.phrases.setdefault(phrase.doc, []).append(phrase.label)
         fits = self.fits
-        best = heapq.nlargest(
-            limit, ((raw, doc) for doc, raw in acc.items() if fits(doc, place=place, age=age))
-        )
-        return [(doc, raw) for raw, doc in best]
+        return {doc: raw for doc, raw in acc.items() if fits(doc, place=place, age=age)}
+
+    def candidates(self, r: Reading) -> list[Candidate]:
+        """The services worth fusing: the best few by words and the best few by meaning,
+        among those that serve this municipality and age, with both rankings' evidence."""
+        assert self.encoder is not None and self.vectors is not None
+        text, q, place, age, triage = r.text, r.terms, r.place, r.age, r.urgency.level
+        pool = CANDIDATES
+        lex_raw = self._scores(q, place=place, age=age)
+        lexical = self._top(lex_raw, pool)  # ranks past the pool weigh ~0 (1 / (1 + rank))
+        lex_rank = {doc: rank for rank, (doc, _) in enumerate(lexical)}
+        docs = self._eligible(place=place, age=age)
+        dense_rank: dict[int, int] = {}
+        cosine: dict[int, float] = {}
+        if docs.size:
+            query = self.encoder.encode([whole_text(text) or text])[0]
+            # One pass over the matrix (no copy of its rows); einsum, not BLAS: its spinning
+            # threads cost more than a matrix-vector product this size.
+            every = np.einsum("ij,j->i", self.vectors, query)
+            sims = every[docs]
+            top = min(pool, docs.size)
+            best = np.argpartition(-sims, top - 1)[:top]
+            best = best[np.argsort(-sims[best], kind="stable")]
+            dense_rank = {int(docs[i]): rank for rank, i in enumerate(best)}
+            cosine = {int(docs[i]): float(sims[i]) for i in best}
+            for doc, _ in lexical:  # lexical candidates outside the dense pool
+                cosine.setdefault(doc, float(every[doc]))
+        best_cosine = max(cosine.values(), default=0.0)
+        chosen = dict.fromkeys([*(d for d, _ in lexical), *dense_rank])
+        return [
+            Candidate(
+                doc=doc,
+                lexical=self.score(lex_raw.get(doc, 0.0)) / 100.0,
+                lexical_rank=lex_rank.get(doc),
+                dense_gap=cosine.get(doc, 0.0) - best_cosine,
+                dense_rank=dense_rank.get(doc),
+                helpline=self.cards[doc].urgent_service,
+                coordinator=fold(self.cards[doc].name) == self.coordinator,
+                local=self.places[doc] is not None,
+                narrow=age is None and self.cards[doc].max_age - self.cards[doc].min_age < 10,
+                triage=triage,
+            )
+            for doc in chosen
+        ]
+
+    def _eligible(self, *, place: str, age: int | None) -> np.ndarray:
+        """Docs serving this place (and age, when known), as an index array."""
+        served = self.by_served.get(place)
+        local = served if served is not None else np.zeros(0, dtype=np.int64)
+        docs = np.concatenate([local, np.flatnonzero(self.national)])
+        if age is not None:
+            docs = docs[(self.min_age[docs] <= age) & (age <= self.max_age[docs])]
+        return docs
 
     def reason_words(self, doc: int, q: QueryTerms, *, top: int = 3) -> list[str]:
         """The service's own keywords and words that matched best, for the hit's reason."""

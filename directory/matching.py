@@ -39,6 +39,7 @@ class ServiceCard:
     urgent_service: bool
     assured_date: date | None
     alternate_name: str | None = None
+    summary_en: str = ""  # the summary in English (shown to parents who write English)
 
 
 @dataclass(frozen=True)

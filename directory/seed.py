@@ -23,6 +23,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock, system_clock
+from directory.encoder import Encoder, load_encoder
 from directory.models import (
     Category,
     CategoryCreate,
@@ -36,6 +37,7 @@ from directory.models import (
     Synonym,
     SynonymBase,
 )
+from directory.vectors import store_vectors_for
 
 if TYPE_CHECKING:
     from bot.context import AppContext
@@ -201,7 +203,7 @@ async def _add_organizations(
 
 async def _add_services(
     session: AsyncSession, directory: BundledDirectory, org_ids: dict[str, str], now: datetime
-) -> None:
+) -> list[str]:
     # The models declare no relationships, so flush parents before children (foreign keys).
     await session.flush()
     contacts: list[ContactPoint] = []
@@ -223,6 +225,7 @@ async def _add_services(
         )
     await session.flush()
     session.add_all(contacts)
+    return [bundled_id("service", entry.service.name) for entry in directory.services]
 
 
 async def _insert(
@@ -232,11 +235,13 @@ async def _insert(
     *,
     services: bool,
     synonyms: bool,
+    encoder: Encoder | None,
 ) -> None:
     if services:
         await _add_categories(session, directory, now)
         org_ids = await _add_organizations(session, directory, now)
-        await _add_services(session, directory, org_ids, now)
+        ids = await _add_services(session, directory, org_ids, now)
+        await store_vectors_for(session=session, encoder=encoder, ids=ids, now=now)
     if synonyms:
         session.add_all(Synonym(**s.model_dump(), updated_at=now) for s in directory.synonyms)
     await session.commit()
@@ -250,12 +255,17 @@ async def _seeded_by_another(session: AsyncSession, *, services: bool, synonyms:
 
 
 async def seed_bundled_directory(
-    *, session: AsyncSession, clock: Clock | None = None, data_dir: Path = DATA_DIR
+    *,
+    session: AsyncSession,
+    clock: Clock | None = None,
+    data_dir: Path = DATA_DIR,
+    encoder: Encoder | None = None,
 ) -> int:
     """Load the bundled directory when the database has no services; returns services added.
 
     Synonyms are seeded on their own when the synonym table is empty, so a synonyms file
-    added after the first start still arrives. A second call inserts nothing.
+    added after the first start still arrives. A second call inserts nothing. With an
+    encoder, the new services' vectors are computed here, once (see `directory.vectors`).
     """
     directory = load_bundled_directory(data_dir)
     now = (clock or system_clock)()
@@ -264,7 +274,14 @@ async def seed_bundled_directory(
     if not (seed_services or seed_synonyms):
         return 0
     try:
-        await _insert(session, directory, now, services=seed_services, synonyms=seed_synonyms)
+        await _insert(
+            session,
+            directory,
+            now,
+            services=seed_services,
+            synonyms=seed_synonyms,
+            encoder=encoder,
+        )
     except IntegrityError:
         await session.rollback()
         if not await _seeded_by_another(session, services=seed_services, synonyms=seed_synonyms):
@@ -280,4 +297,6 @@ async def seed_bundled_directory(
 async def seed_on_startup(ctx: AppContext) -> None:
     """Start-up hook: a new installation starts with the bundled directory."""
     async with ctx.sessions() as session:
-        await seed_bundled_directory(session=session, clock=ctx.clock)
+        await seed_bundled_directory(
+            session=session, clock=ctx.clock, encoder=load_encoder(ctx.settings.encoder)
+        )

@@ -36,6 +36,7 @@ def _card(service: Service, contacts: Sequence[ContactPoint]) -> ServiceCard:
         urgent_service=service.urgent_service,
         assured_date=service.assured_date,
         alternate_name=service.alternate_name,
+        summary_en=service.summary_en,
     )
 
 

@@ -48,6 +48,12 @@ def calm(text: str) -> str:
     return re.sub(r"\s{2,}", " ", _EMOJI.sub(" ", _LAUGHTER.sub(" ", text))).strip()
 
 
+def whole_text(text: str) -> str:
+    """The whole message as triage encodes it: ranking encodes the same string, so the
+    encoder's cache serves the second use."""
+    return calm(text)[:MAX_CHARS].strip()
+
+
 def units(text: str) -> list[str]:
     """What the model scores: the whole message (capped), then its longest sentences."""
     whole = text[:MAX_CHARS].strip()

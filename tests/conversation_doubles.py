@@ -75,7 +75,7 @@ CARDS = [
     ),
     card("Familjecentralen", "bebis förälder skola bråk", cost="Gratis", max_age=6),
     card("Ungdomsgruppen", "bråk tonåring", min_age=13, max_age=19),
-    card("BUP", "ångest skola sömn", min_age=0, max_age=17),
+    card("BUP", "ångest skola sömn", min_age=0, max_age=17, assured_date=date(2026, 3, 1)),
     card("Steget", "skola alkohol"),
     card(
         "SOS Alarm 112",

@@ -1,7 +1,7 @@
 """The caution tier, and triage on every turn of a chat.
 
-The rules' caution tier: a live danger word that no urgent situation covers still puts 112
-first.
+The rules' caution tier: a live danger word that no urgent situation covers still puts the
+112 line first; the services listed are the ones that fit the question.
 
 Urgent rules miss acute danger described in new words (measured on blind sets); the caution
 line is the cheap safety net. It never sets `urgent`, so urgent precision is unchanged.
@@ -59,7 +59,17 @@ async def test_chat_answer_leads_with_112_on_danger_only(client) -> None:
     assert warned["messages"][0]["text"].lower().startswith("är någon i fara just nu")
     assert warned["services"][0]["name"] == "SOS Alarm 112"
     calm = await chat(client, "Var finns öppen förskola för bebisar i Degerfors?")
-    assert all("112" not in m["text"] for m in calm["messages"])
+    # No 112 line and no emergency line listed (a service's own contacts may name 112).
+    assert not any(m["text"].lower().startswith("är någon i fara") for m in calm["messages"])
+    assert "SOS Alarm 112" not in [s["name"] for s in calm["services"]]
+
+
+async def test_caution_leads_with_the_112_line_then_the_services_that_fit(client) -> None:
+    unsure = await chat(client, "Jag tror min son har blivit slagen")  # caution, not urgent
+    assert unsure["urgent"] is False
+    assert unsure["messages"][0]["text"].lower().startswith("är någon i fara just nu")
+    listed = [s["name"] for s in unsure["services"]]
+    assert listed and listed[0] != "SOS Alarm 112"
 
 
 ACUTE = "min dotter har precis svalt en hel burk sömntabletter och vi får inte liv i henne"

@@ -83,10 +83,12 @@ async def test_question_lists_three_services_with_buttons_and_default_municipali
     core, sessions
 ) -> None:
     [reply] = await core.handle(msg("skola, sömn och oro 070101-1234"))
-    assert [s.name for s in reply.services] == ["Familjeguiden", "BUP", "Elevhälsan"]
-    assert (
-        "1. Familjeguiden" in reply.text and "Telefon (Familjeguiden): 0586-000 01" in reply.text
-    )
+    # Familjeguiden ranks first, and in its own chat it is the offer of a person (a lots):
+    # not a numbered service to contact.
+    assert [s.name for s in reply.services] == ["BUP", "Elevhälsan", "Familjecentralen"]
+    assert "Familjeguiden: 0586-000 01" not in reply.text and ". Familjeguiden" not in reply.text
+    assert reply.text.startswith("Jag är inte säker") or "Vill du prata med en person?" in reply.text
+    assert "1. BUP" in reply.text
     assert 'Svaren gäller Degerfors. Skriv "kommun" för att byta.' in reply.text
     assert "kontrollerades senast" not in reply.text  # kept for the details, lists stay short
     actions = [b.action for b in reply.buttons]
@@ -94,7 +96,7 @@ async def test_question_lists_three_services_with_buttons_and_default_municipali
     messages = await stored(sessions)
     assert [m.author for m in messages] == [Author.parent, Author.bot]
     assert "070101-1234" not in messages[0].text, "personnummer must be redacted"
-    assert messages[1].meta["services"][0]["name"] == "Familjeguiden"
+    assert messages[1].meta["services"][0]["name"] == "BUP"
 
 
 async def test_follow_ups_more_detail_cost_thanks(core) -> None:
@@ -102,14 +104,15 @@ async def test_follow_ups_more_detail_cost_thanks(core) -> None:
     [more] = await core.handle(msg("fler"))
     assert more.text.startswith("Här är fler förslag")
     assert "4. " in more.text and more.buttons[0].action == "detail:4"
-    assert [b.action for b in more.buttons] == ["detail:4", "detail:5", "handoff"]  # the last
-    [detail] = await core.handle(msg("3"))
+    # The last page (Familjeguiden is offered as a person, not listed).
+    assert [b.action for b in more.buttons] == ["detail:4", "handoff"]
+    [detail] = await core.handle(msg("2"))
     assert detail.services[0].name == "Elevhälsan"
     assert "E-post: eh@x.test" in detail.text and "vardagar 8-16" in detail.text
     assert "Via skolan" in detail.text
     [first] = await core.handle(msg("1"))
     assert "Uppgifterna kontrollerades senast 2026-03-01." in first.text
-    await core.handle(msg("3"))
+    await core.handle(msg("2"))
     [cost] = await core.handle(msg("vad kostar det?"))
     assert cost.text == "Elevhälsan: Gratis"
     [thanks] = await core.handle(msg("tack!"))
@@ -125,7 +128,7 @@ async def test_more_runs_out_and_offers_a_person(core) -> None:
 
 async def test_button_actions_work_like_typed_words(core) -> None:
     await core.handle(msg("skola sömn oro"))
-    [detail] = await core.handle(msg("Elevhälsan", action="detail:3"))
+    [detail] = await core.handle(msg("Elevhälsan", action="detail:2"))
     assert detail.services[0].name == "Elevhälsan"
     [missing] = await core.handle(msg("9"))
     assert "nummer 9" in missing.text

@@ -139,12 +139,19 @@ class _Counting:
         self.calls += 1
         return self.inner.encode(texts)
 
+    def passage(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        return self.inner.passage(texts)
+
 
 class _Tiny:
     name, dim = "tiny", 4
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    def passage(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)
 
 
 def _tiny_encoder() -> _Tiny:

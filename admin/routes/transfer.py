@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Res
 from admin.auth import Principal, require_admin, require_editor, require_reader
 from admin.csv_io import apply_csv, decode, plan_csv, read_rows
 from admin.deps import CtxDep, SessionDep, utc_now
-from admin.editing import directory_changed
+from admin.editing import directory_changed, service_vectors
 from admin.hsds_apply import apply_import
 from admin.hsds_check import read_document
 from admin.hsds_sync import ImportReport, export_hsds, plan_import
@@ -94,7 +94,9 @@ async def _import(
     records = read_document(body)
     plan = await plan_import(session=session, records=records, dry_run=dry_run)
     if not dry_run:
-        await apply_import(session=session, plan=plan, actor_id=who.user_id, now=utc_now(ctx))
+        now = utc_now(ctx)
+        written = await apply_import(session=session, plan=plan, actor_id=who.user_id, now=now)
+        await service_vectors(session=session, ctx=ctx, ids=written, now=now)
         await session.commit()
         await directory_changed(ctx)
     return plan.report
@@ -151,7 +153,9 @@ async def import_csv(
     rows = read_rows(decode(await _read_limited(request, MAX_UPLOAD_BYTES)))
     plan = await plan_csv(session=session, who=who, rows=rows, dry_run=dry_run)
     if not dry_run:
-        await apply_csv(session=session, plan=plan, actor_id=who.user_id, now=utc_now(ctx))
+        now = utc_now(ctx)
+        written = await apply_csv(session=session, plan=plan, actor_id=who.user_id, now=now)
+        await service_vectors(session=session, ctx=ctx, ids=written, now=now)
         await session.commit()
         await directory_changed(ctx)
     return plan.report

@@ -7,6 +7,7 @@ follow-ups: the matcher is cached in memory, and nothing but ids and numbers is 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from bot.core.dialogue import (
     MAX_MATCH_CHARS,
@@ -24,6 +25,12 @@ from bot.core.texts import t
 from directory.matching import Hit, MatchResult, MunicipalitySource, Query
 from directory.urgency import Urgency
 
+COORDINATOR_SERVICE = "familjeguiden"  # the directory card of the coordinators' own service
+
+
+def is_coordinator(hit: Hit) -> bool:
+    return hit.service.name.casefold() == COORDINATOR_SERVICE
+
 
 class Answers:
     def __init__(self, directory: Directory) -> None:
@@ -33,6 +40,18 @@ class Answers:
         # Matching encodes the text (CPU work): in a thread, so other chats go on meanwhile.
         matcher = await self._directory.get()
         return await asyncio.to_thread(matcher.match, query, limit=limit)
+
+    async def listing(self, query: Query, limit: int = MAX_RESULTS) -> MatchResult:
+        """The services to list for a question. Familjeguiden is this chat's own service:
+        when it ranks on the first page it becomes the offer of a person (a lots), not a
+        numbered service to contact; the numbering of the rest stays the same everywhere."""
+        result = await self.match(query, limit + 1)
+        first_page = result.hits[:PAGE]
+        offer = any(is_coordinator(h) for h in first_page)
+        hits = [h for h in result.hits if not is_coordinator(h)][:limit]
+        lead = bool(first_page) and is_coordinator(first_page[0])
+        extras = {**result.extras, "offer_person": offer, "person_first": lead}
+        return replace(result, hits=hits, extras=extras)
 
     async def triage(self, text: str) -> Urgency:
         """Acute danger in this text? (urgent, caution or none; see directory.triage)"""
@@ -50,7 +69,8 @@ class Answers:
         """A new question: urgent guidance first when needed, then the best few services."""
         conv = turn.conversation
         text = turn.inbound.text[:MAX_MATCH_CHARS]
-        result = await self.match(Query(text=text, municipality=conv.municipality, age=conv.age))
+        query = Query(text=text, municipality=conv.municipality, age=conv.age)
+        result = await self.listing(query)
         if result.municipality_source == MunicipalitySource.text:
             conv.municipality = result.municipality
         if result.age is not None:
@@ -65,7 +85,9 @@ class Answers:
     def _first_page(self, turn: Turn, result: MatchResult, intro: str = "") -> Reply:
         hits = result.hits[:PAGE]
         if not hits:
-            return offer_person(turn, "no_hits")
+            return offer_person(
+                turn, "offer_lots" if result.extras.get("offer_person") else "no_hits"
+            )
         notes = []
         if result.municipality_source == MunicipalitySource.default:
             notes.append(t("municipality_note", turn.lang, municipality=result.municipality))
@@ -73,6 +95,10 @@ class Answers:
             notes.append(t("ask_age", turn.lang))
         if not result.confident:
             intro = t("not_confident", turn.lang)
+        elif result.extras.get("person_first"):
+            intro = f"{t('offer_lots', turn.lang)}\n\n{intro or t('intro_also', turn.lang)}"
+        elif result.extras.get("offer_person"):
+            notes.append(t("offer_lots", turn.lang))
         intro = intro or t("intro_results", turn.lang)
         if result.triage == "caution":
             intro = f"{t('caution', turn.lang)}\n\n{intro}"
@@ -86,7 +112,7 @@ class Answers:
         if not ctx.get("query"):
             return [Reply(text=t("age_noted", turn.lang, age=age))]
         query = Query(text=ctx["query"], municipality=ctx.get("municipality"), age=age)
-        result = await self.match(query)
+        result = await self.listing(query)
         turn.remember(age=age, shown=0, focus=[])
         intro = t("intro_age", turn.lang, age=age)
         replies = [urgent_reply(result, turn.lang)] if result.urgent else []
@@ -104,7 +130,7 @@ class Answers:
         """The last question's results again (the directory is cached, so this is cheap)."""
         ctx = turn.ctx
         query = Query(text=ctx["query"], municipality=ctx.get("municipality"), age=ctx.get("age"))
-        return (await self.match(query, limit=limit)).hits
+        return (await self.listing(query, limit=limit)).hits
 
     async def more(self, turn: Turn) -> list[Reply]:
         if not turn.ctx.get("query"):

@@ -11,7 +11,7 @@ import logging
 
 from bot.core import conversations as store
 from bot.core.dialogue import State, Turn
-from bot.core.dialogue_answers import Answers
+from bot.core.dialogue_answers import Answers, is_coordinator
 from bot.core.dto import Button, Reply
 from bot.core.intents import Intent
 from bot.core.ports import Handoff
@@ -20,8 +20,6 @@ from bot.core.texts import t
 from directory.matching import Query
 
 log = logging.getLogger(__name__)
-
-COORDINATOR_SERVICE = "familjeguiden"  # the directory card of the coordinators' own service
 
 
 class HandoffSteps:
@@ -83,7 +81,7 @@ class HandoffSteps:
         municipality = turn.conversation.municipality or self._default_municipality
         result = await self._answers.match(Query(text="Familjeguiden", municipality=municipality))
         for hit in result.hits:
-            if hit.service.name.casefold() == COORDINATOR_SERVICE and hit.service.contacts:
+            if is_coordinator(hit) and hit.service.contacts:
                 contacts = contacts_text(hit.service, turn.lang)
                 return Reply(text=t("no_handoff", turn.lang, contacts=contacts))
         return Reply(text=t("no_handoff_unknown", turn.lang, municipality=municipality))

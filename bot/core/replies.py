@@ -16,12 +16,24 @@ LIST_CONTACTS = 2
 _LIST_KINDS = ("phone", "web", "chat", "email", "address")
 
 
-def summary_line(card: ServiceCard) -> str:
-    """One line on what the service does: the summary, else the description's first sentence."""
+def summary_line(card: ServiceCard, lang: str = "sv") -> str:
+    """One line on what the service does: the summary (in English when the parent writes
+    English and the directory has it), else the description's first sentence."""
+    if lang == "en" and card.summary_en.strip():
+        return card.summary_en.strip()
     if card.summary.strip():
         return card.summary.strip()
     first = re.split(r"(?<=[.!?])\s", card.description.strip(), maxsplit=1)[0]
     return first[:200]
+
+
+def _about(card: ServiceCard, lang: str) -> list[str]:
+    """What the service does, at length: in English the English summary leads (the full
+    description exists in Swedish only)."""
+    description = card.description.strip()
+    if lang == "en" and card.summary_en.strip():
+        return [card.summary_en.strip(), description] if description else [card.summary_en]
+    return [description or summary_line(card, lang)]
 
 
 def contact_line(contact: Contact, lang: str) -> str:
@@ -44,7 +56,7 @@ def access_text(card: ServiceCard, lang: str) -> str:
 
 
 def service_block(number: int, card: ServiceCard, lang: str) -> str:
-    lines = [f"{number}. {card.name}", summary_line(card)]
+    lines = [f"{number}. {card.name}", summary_line(card, lang)]
     contacts = _list_contacts(card)
     lines += [contact_line(c, lang) for c in contacts]
     if not contacts and card.url:
@@ -80,7 +92,7 @@ def services_reply(
 
 def detail_reply(number: int, card: ServiceCard, lang: str) -> Reply:
     """Everything the directory says about one service: all contacts, access, cost, ages."""
-    lines = [f"{number}. {card.name}", card.description.strip() or summary_line(card), ""]
+    lines = [f"{number}. {card.name}", *_about(card, lang), ""]
     lines += [contact_line(c, lang) for c in card.contacts]
     if card.url and not any(c.value == card.url for c in card.contacts):
         lines.append(f"{t('label_web', lang)}: {card.url}")

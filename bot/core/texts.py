@@ -41,6 +41,11 @@ _SV: dict[str, str] = {
         'och "prata med någon" om du vill ha hjälp av en person.'
     ),
     "intro_results": "Här är några som kan hjälpa till:",
+    "intro_also": "Här är också några som kan hjälpa till:",
+    "offer_lots": (
+        "En lots på Familjeguiden kan hjälpa dig att hitta rätt stöd och hålla ihop "
+        'kontakterna. Vill du prata med en person? Tryck på knappen eller skriv "prata med någon".'
+    ),
     "intro_more": "Här är fler förslag:",
     "no_more": (
         "Jag har inga fler förslag på den frågan. Skriv gärna frågan på ett annat sätt, "
@@ -164,6 +169,12 @@ _EN: dict[str, str] = {
         '"talk to a person" if you want help from a person.'
     ),
     "intro_results": "Here are some who can help:",
+    "intro_also": "Here are also some who can help:",
+    "offer_lots": (
+        "A lots (a guide) at Familjeguiden can help you find the right support and keep the "
+        'contacts together. Would you like to talk to a person? Press the button or write "talk '
+        'to a person".'
+    ),
     "intro_more": "Here are more suggestions:",
     "no_more": (
         "I have no more suggestions for that question. Try asking in another way, or "
