@@ -87,7 +87,9 @@ async def test_question_lists_three_services_with_buttons_and_default_municipali
     # not a numbered service to contact.
     assert [s.name for s in reply.services] == ["BUP", "Elevhälsan", "Familjecentralen"]
     assert "Familjeguiden: 0586-000 01" not in reply.text and ". Familjeguiden" not in reply.text
-    assert reply.text.startswith("Jag är inte säker") or "Vill du prata med en person?" in reply.text
+    assert (
+        reply.text.startswith("Jag är inte säker") or "Vill du prata med en person?" in reply.text
+    )
     assert "1. BUP" in reply.text
     assert 'Svaren gäller Degerfors. Skriv "kommun" för att byta.' in reply.text
     assert "kontrollerades senast" not in reply.text  # kept for the details, lists stay short
@@ -375,3 +377,38 @@ async def test_an_unknown_channel_hint_is_ignored(core, sessions) -> None:
     [reply] = await core.handle(msg("skola oro", municipality_hint="Atlantis"))
     assert "Svaren gäller Degerfors" in reply.text
     assert (await conversation(sessions)).municipality is None
+
+
+@pytest.mark.parametrize(
+    "answer", ["jaa kör", "Ja, det går bra att ni kontaktar oss.", "yes please"]
+)
+async def test_consent_in_the_parents_own_words_opens_a_case(core, handoff, answer) -> None:
+    await core.handle(msg("skola oro"))
+    await core.handle(msg("kan jag få ringa någon?"))
+    [ack] = await core.handle(msg(answer))
+    assert len(handoff.opened) == 1 and "lots" in ack.text.lower()
+
+
+async def test_an_unclear_answer_to_the_consent_question_asks_again(core, handoff, sessions):
+    await core.handle(msg("skola oro"))
+    await core.handle(msg("kan jag få ringa någon?"))
+    [again] = await core.handle(msg("ja men inte nu"))
+    assert "Svara ja" in again.text and handoff.opened == []
+    assert (await conversation(sessions)).state == "awaiting_consent"
+    [declined] = await core.handle(msg("nej tack, inte just nu"))
+    assert "skickar inget" in declined.text and handoff.opened == []
+
+
+async def test_a_new_question_at_the_consent_step_is_answered(core, handoff, sessions) -> None:
+    await core.handle(msg("skola oro"))
+    await core.handle(msg("kan jag få ringa någon?"))
+    [answer] = await core.handle(msg("vad finns det för stöd för en bebis som inte sover?"))
+    assert answer.services and handoff.opened == []
+    assert (await conversation(sessions)).state == "idle"
+
+
+async def test_deleting_is_confirmed_in_the_parents_own_words(core, sessions) -> None:
+    await core.handle(msg("skola oro"))
+    await core.handle(msg("radera"))
+    [done] = await core.handle(msg("ja ta bort allt"))
+    assert "raderade" in done.text and await conversation(sessions) is None

@@ -25,7 +25,7 @@ from bot.core.dialogue import MAX_MATCH_CHARS, Directory, State, Turn
 from bot.core.dialogue_answers import Answers
 from bot.core.dialogue_handoff import HandoffSteps
 from bot.core.dto import Channel, Inbound, Reply
-from bot.core.intents import Intent, classify, clean
+from bot.core.intents import Intent, classify, clean, read_answer
 from bot.core.models import Author, Conversation, ConversationMessage
 from bot.core.ports import Handoff
 from bot.core.texts import t
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 # Commands answered with one fixed text.
 _SIMPLE = {Intent.empty: "empty", Intent.help: "help", Intent.thanks: "thanks"}
+# Read as an answer while a yes/no question is pending (commands and buttons keep their sense).
+_FREE_TEXT = {Intent.question, Intent.thanks, Intent.cost, Intent.greet, Intent.more}
+SHORT_ANSWER_WORDS = 6  # a longer message at a yes/no step is a new question
 # Buttons, numbers and commands in their fixed forms carry no danger of their own.
 _NO_TRIAGE = {
     Intent.empty,
@@ -218,7 +221,12 @@ class ConversationCore:
 
     async def _dispatch(self, turn: Turn) -> list[Reply]:
         """Deleting first, then what the bot is waiting for, then commands and questions."""
-        intent, state = turn.parsed.intent, turn.conversation.state
+        state = turn.conversation.state
+        if state in (State.awaiting_consent, State.awaiting_delete):
+            unclear = self._read_answer(turn)
+            if unclear is not None:
+                return [unclear]
+        intent = turn.parsed.intent
         if intent is Intent.delete_confirmed or (
             state == State.awaiting_delete and intent is Intent.yes
         ):
@@ -239,6 +247,25 @@ class ConversationCore:
         if state == State.awaiting_municipality and intent is Intent.question:
             return await self._answers.set_municipality(turn, turn.inbound.text)
         return await self._command(turn)
+
+    def _read_answer(self, turn: Turn) -> Reply | None:
+        """A yes/no question is pending: read the reply in the parent's own words. A short
+        reply that is neither (or both) asks again and keeps the question; a longer message
+        is something else (a new question) and is answered as such."""
+        if turn.parsed.intent not in _FREE_TEXT:
+            return None
+        read = read_answer(turn.inbound.text)
+        if read is not None:
+            turn.parsed = read
+            if read.language is not None:
+                turn.lang = turn.conversation.language = read.language
+            return None
+        text = turn.inbound.text.strip()
+        if len(text.split()) > SHORT_ANSWER_WORDS or text.endswith("?"):
+            return None
+        if turn.conversation.state == State.awaiting_delete:
+            return self._handoff.ask_delete(turn)
+        return Reply(text=t("consent_unclear", turn.lang))
 
     async def _command(self, turn: Turn) -> list[Reply]:
         intent, answers = turn.parsed.intent, self._answers

@@ -6,10 +6,13 @@ någon" stays a question while "kan jag få ringa någon?" asks for a person.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
+from importlib import resources
 from typing import overload
 
 
@@ -143,6 +146,38 @@ def classify(text: str, action: str | None = None) -> Parsed:
         intent, lang = _EXACT[norm]
         return Parsed(intent, language=lang)
     return _from_patterns(norm)
+
+
+@cache
+def _answers() -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """yes/no -> (the phrase's words, its language), longest first; from data/answers.json."""
+    raw = json.loads(resources.files("bot.core").joinpath("data/answers.json").read_text("utf-8"))
+    out: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for polarity in ("yes", "no"):
+        phrases = [(tuple(p.split()), lang) for lang, ps in raw[polarity].items() for p in ps]
+        out[polarity] = sorted(phrases, key=lambda pl: -len(pl[0]))
+    out["but_not"] = [(tuple(p.split()), "") for p in raw["but_not"]]
+    return out
+
+
+def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
+
+
+def read_answer(text: str) -> Parsed | None:
+    """A reply to a pending yes/no question, in the parent's own words ("jaa kör", "yes
+    please, go ahead", "nej tack, inte nu"): yes, no, or None when it is neither or both."""
+    words = re.findall(r"[\w']+", normalise(text))
+    answers = _answers()
+    for polarity, intent in (("no", Intent.no), ("yes", Intent.yes)):
+        for phrase, lang in answers[polarity]:
+            if tuple(words[: len(phrase)]) == phrase:
+                rest = words[len(phrase) :]
+                if intent is Intent.yes and any(_contains(rest, p) for p, _ in answers["but_not"]):
+                    return None  # "ja men inte nu": ask again
+                return Parsed(intent, language="en" if lang == "en" else None)
+    return None
 
 
 def _from_action(action: str) -> Parsed | None:
