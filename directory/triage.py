@@ -110,7 +110,7 @@ CHAR_BUCKETS = 1 << 18  # hashed character n-grams (2-5 letters, within words)
 _WORDS = re.compile(r"\w+")
 
 
-def char_ngrams(text: str) -> dict[int, float]:
+def char_ngrams(text: str, buckets: int = CHAR_BUCKETS) -> dict[int, float]:
     """Sublinear counts of hashed character n-grams: spelling-tolerant lexical features
     (typos, missing å/ä/ö, compounds) beside the sentence vector."""
     counts: dict[int, int] = {}
@@ -118,7 +118,7 @@ def char_ngrams(text: str) -> dict[int, float]:
         padded = f" {word} "
         for n in range(2, 6):
             for i in range(len(padded) - n + 1):
-                key = zlib.crc32(padded[i : i + n].encode("utf-8")) % CHAR_BUCKETS
+                key = zlib.crc32(padded[i : i + n].encode("utf-8")) % buckets
                 counts[key] = counts.get(key, 0) + 1
     return {k: 1.0 + math.log(c) for k, c in counts.items()}
 

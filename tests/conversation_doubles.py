@@ -100,6 +100,7 @@ class FakeMatcher:
     cards: list[ServiceCard] = field(default_factory=lambda: list(CARDS))
     fail: bool = False
     queries: list[Query] = field(default_factory=list)
+    encoder: None = None  # no sentence vectors: the rules alone read intents
 
     def match(self, query: Query, *, limit: int = 5) -> MatchResult:
         if self.fail:

@@ -25,7 +25,14 @@ from bot.core.dialogue import MAX_MATCH_CHARS, Directory, State, Turn
 from bot.core.dialogue_answers import Answers
 from bot.core.dialogue_handoff import HandoffSteps
 from bot.core.dto import Channel, Inbound, Reply
-from bot.core.intents import Intent, classify, clean, read_answer
+from bot.core.intents import (
+    Intent,
+    answer_from_label,
+    classify,
+    clean,
+    from_label,
+    read_answer,
+)
 from bot.core.models import Author, Conversation, ConversationMessage
 from bot.core.ports import Handoff
 from bot.core.texts import t
@@ -39,6 +46,7 @@ _SIMPLE = {Intent.empty: "empty", Intent.help: "help", Intent.thanks: "thanks"}
 # Read as an answer while a yes/no question is pending (commands and buttons keep their sense).
 _FREE_TEXT = {Intent.question, Intent.thanks, Intent.cost, Intent.greet, Intent.more}
 SHORT_ANSWER_WORDS = 6  # a longer message at a yes/no step is a new question
+INTENT_SURE = 0.5  # the learned head's probability needed to change a question's reading
 # Buttons, numbers and commands in their fixed forms carry no danger of their own.
 _NO_TRIAGE = {
     Intent.empty,
@@ -223,9 +231,11 @@ class ConversationCore:
         """Deleting first, then what the bot is waiting for, then commands and questions."""
         state = turn.conversation.state
         if state in (State.awaiting_consent, State.awaiting_delete):
-            unclear = self._read_answer(turn)
+            unclear = await self._read_answer(turn)
             if unclear is not None:
                 return [unclear]
+        elif turn.parsed.intent is Intent.question and state == State.idle:
+            await self._read_intent(turn)
         intent = turn.parsed.intent
         if intent is Intent.delete_confirmed or (
             state == State.awaiting_delete and intent is Intent.yes
@@ -248,13 +258,29 @@ class ConversationCore:
             return await self._answers.set_municipality(turn, turn.inbound.text)
         return await self._command(turn)
 
-    def _read_answer(self, turn: Turn) -> Reply | None:
+    async def _read_intent(self, turn: Turn) -> None:
+        """What the rules left as a question, read by the learned head: a person asked for in
+        other words, a follow-up about a listed service, a correction, a goodbye ..."""
+        read = await self._answers.read_intent(turn.inbound.text)
+        if read is None or read[1] < INTENT_SURE:
+            return
+        parsed = from_label(read[0], turn.inbound.text)
+        if parsed is not None:
+            turn.parsed = parsed
+            if parsed.language is not None:
+                turn.lang = turn.conversation.language = parsed.language
+
+    async def _read_answer(self, turn: Turn) -> Reply | None:
         """A yes/no question is pending: read the reply in the parent's own words. A short
         reply that is neither (or both) asks again and keeps the question; a longer message
         is something else (a new question) and is answered as such."""
         if turn.parsed.intent not in _FREE_TEXT:
             return None
         read = read_answer(turn.inbound.text)
+        if read is None:  # no yes or no word: "jag samtycker", "I don't want anyone reading this"
+            learned = await self._answers.read_intent(turn.inbound.text)
+            if learned is not None and learned[1] >= INTENT_SURE:
+                read = answer_from_label(learned[0])
         if read is not None:
             turn.parsed = read
             if read.language is not None:
@@ -276,6 +302,13 @@ class ConversationCore:
             return [Reply(text=t(_SIMPLE[intent], turn.lang))]
         if intent is Intent.handoff:
             return await self._handoff.start(turn)
+        if intent is Intent.detail and turn.parsed.number is None:
+            number = await answers.which(
+                turn
+            )  # "den andra", "berätta om steget", "var ligger de?"
+            if number is None:
+                return await answers.answer(turn)
+            return await answers.detail(turn, number)
         steps = {
             Intent.municipality: answers.municipality_command,
             Intent.more: answers.more,
@@ -289,7 +322,10 @@ class ConversationCore:
         if intent in (Intent.yes, Intent.no):  # nothing was asked: say what can be done
             key = "follow_up_hint" if turn.ctx.get("query") else "nothing_yet"
             return [Reply(text=t(key, turn.lang))]
-        return await answers.answer(turn)
+        replies = await answers.answer(turn)
+        if turn.parsed.also_person:  # "... kan jag få prata med någon?": answer, then offer
+            replies += await self._handoff.start(turn)
+        return replies
 
     def _welcome(self, turn: Turn) -> Reply:
         text = t("welcome", turn.lang)

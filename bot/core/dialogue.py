@@ -12,6 +12,7 @@ from bot.core.dto import Button, Inbound, Reply
 from bot.core.intents import Parsed
 from bot.core.models import Conversation, ConversationMessage
 from bot.core.texts import SV, t
+from directory.encoder import Encoder
 from directory.matching import MatchResult, Query
 from directory.urgency import Urgency
 
@@ -31,6 +32,8 @@ class State:
 
 
 class Matcher(Protocol):
+    encoder: Encoder | None  # sentence vectors (shared with triage and ranking)
+
     def match(self, query: Query, *, limit: int = 5) -> MatchResult: ...
     def assess(self, text: str) -> Urgency: ...
 

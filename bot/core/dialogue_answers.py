@@ -7,7 +7,10 @@ follow-ups: the matcher is cached in memory, and nothing but ids and numbers is 
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
+
+from rapidfuzz import fuzz
 
 from bot.core.dialogue import (
     MAX_MATCH_CHARS,
@@ -19,10 +22,12 @@ from bot.core.dialogue import (
     offer_person,
 )
 from bot.core.dto import Reply
+from bot.core.intent_model import IntentModel
 from bot.core.privacy import redact
 from bot.core.replies import cost_reply, detail_reply, services_reply, urgent_reply
 from bot.core.texts import t
 from directory.matching import Hit, MatchResult, MunicipalitySource, Query
+from directory.triage import whole_text
 from directory.urgency import Urgency
 
 COORDINATOR_SERVICE = "familjeguiden"  # the directory card of the coordinators' own service
@@ -52,6 +57,18 @@ class Answers:
         lead = bool(first_page) and is_coordinator(first_page[0])
         extras = {**result.extras, "offer_person": offer, "person_first": lead}
         return replace(result, hits=hits, extras=extras)
+
+    async def read_intent(self, text: str) -> tuple[str, float] | None:
+        """The learned intent head's label and probability for a free-text message (None
+        without an encoder, or when the head was trained on another one)."""
+        matcher = await self._directory.get()
+        encoder = matcher.encoder
+        model = IntentModel.load()
+        if encoder is None or model.encoder != encoder.name:
+            return None
+        text = text[:MAX_MATCH_CHARS]
+        vectors = await asyncio.to_thread(encoder.encode, [whole_text(text) or text])
+        return model.read(vectors[0], text)
 
     async def triage(self, text: str) -> Urgency:
         """Acute danger in this text? (urgent, caution or none; see directory.triage)"""
@@ -187,7 +204,45 @@ class Answers:
             return [Reply(text=t("municipality_unclear", turn.lang))]
         turn.conversation.municipality = name[:64]
         turn.conversation.state = State.idle
+        if turn.ctx.get("query"):  # a correction: answer the last question again, there
+            query = Query(text=turn.ctx["query"], municipality=name, age=turn.conversation.age)
+            result = await self.listing(query)
+            turn.remember(municipality=result.municipality, shown=0, focus=[])
+            intro = t("intro_municipality", turn.lang, municipality=name)
+            replies = [urgent_reply(result, turn.lang)] if result.urgent else []
+            return [*replies, self._first_page(turn, result, intro)]
         return [Reply(text=t("municipality_set", turn.lang, municipality=name))]
+
+    async def which(self, turn: Turn) -> int | None:
+        """The listed service a follow-up names: by position ("den andra", "the first") or by
+        name ("berätta mer om steget"); else the one in focus."""
+        shown = int(turn.ctx.get("shown", 0))
+        if not shown:
+            return None
+        words = set(re.findall(r"\w+", turn.inbound.text.lower()))
+        for number, ordinals in enumerate(_ORDINALS, 1):
+            if number <= shown and words & ordinals:
+                return number
+        hits = (await self._rematch(turn, shown))[:shown]
+        text = turn.inbound.text.lower()
+        best = max(
+            ((fuzz.partial_ratio(h.service.name.lower(), text), n) for n, h in enumerate(hits, 1)),
+            default=(0.0, 0),
+        )
+        if best[0] >= NAME_MATCH:
+            return best[1]
+        focus = [int(n) for n in turn.ctx.get("focus", [])]
+        return focus[0] if len(focus) == 1 else None
+
+
+NAME_MATCH = 85  # rapidfuzz partial_ratio of a listed service's name inside the message
+_ORDINALS = (
+    {"första", "forsta", "ettan", "first"},
+    {"andra", "tvåan", "tvaan", "second"},
+    {"tredje", "trean", "third"},
+    {"fjärde", "fjarde", "fyran", "fourth"},
+    {"femte", "femman", "fifth"},
+)
 
 
 def _age_matters(result: MatchResult) -> bool:

@@ -15,6 +15,8 @@ from functools import cache
 from importlib import resources
 from typing import overload
 
+from directory.facts import detect_language, extract_age
+
 
 class Intent(StrEnum):
     empty = "empty"
@@ -40,6 +42,7 @@ class Parsed:
     number: int | None = None  # detail:N
     argument: str = ""  # "kommun Norrköping" -> "Norrköping"
     language: str | None = None  # "en" when the wording itself is English
+    also_person: bool = False  # a question that also asks for a person: answer, then offer
 
 
 _ACTIONS = {
@@ -180,6 +183,55 @@ def read_answer(text: str) -> Parsed | None:
     return None
 
 
+SHORT_TURN_WORDS = 16  # longer messages stay questions unless they ask for a person or deletion
+_FOLLOW_UPS = {"detail_named", "detail_number", "opening_hours", "contact", "location"}
+_PLAIN = {
+    "greeting": Intent.greet,
+    "help": Intent.help,
+    "thanks_goodbye": Intent.thanks,
+    "more": Intent.more,
+    "cost": Intent.cost,
+}
+
+
+def answer_from_label(label: str) -> Parsed | None:
+    """The learned head's reading of a reply to a pending yes/no question ("jag samtycker")."""
+    return {"consent_yes": Parsed(Intent.yes), "consent_no": Parsed(Intent.no)}.get(label)
+
+
+def from_label(label: str, text: str) -> Parsed | None:
+    """The learned head's reading of a message the rules left as a question (see
+    bot.core.intent_model), as a Parsed; None keeps it a question."""
+    norm = normalise(text)
+    words = len(norm.split())
+    english = "en" if words >= 3 and detect_language(text) == "en" else None
+    if label == "person":
+        if _negated(norm) and not _HANDOFF_NEGATED_OK.search(norm):
+            return None  # "han vill inte prata med någon" is about the child
+        if words <= SHORT_TURN_WORDS:
+            return Parsed(Intent.handoff, language=english)
+        return Parsed(Intent.question, language=english, also_person=True)
+    if label == "delete":
+        return Parsed(Intent.delete, language=english)
+    if label == "change_municipality":
+        return Parsed(Intent.municipality, argument=text, language=english)
+    if words > SHORT_TURN_WORDS:
+        return None
+    if label in _PLAIN:
+        return Parsed(_PLAIN[label], language=english)
+    if label in _FOLLOW_UPS:
+        return Parsed(Intent.detail, language=english)  # which service: see Answers.which
+    if label == "age" and (age := extract_age(text)) is not None:
+        return Parsed(Intent.age, number=age, language=english)
+    return None
+
+
+# "inte dator", "not a bot": a negation that still asks for a person.
+_HANDOFF_NEGATED_OK = re.compile(
+    r"\b(inte (en )?(dator|bot|robot)|not (a )?(bot|robot|computer))\b"
+)
+
+
 def _from_action(action: str) -> Parsed | None:
     if action.startswith("detail:") and action[7:].isdigit():
         return Parsed(Intent.detail, number=int(action[7:]))
@@ -204,6 +256,11 @@ def _from_patterns(norm: str) -> Parsed:
         return Parsed(Intent.thanks, language="en" if norm.startswith("th") else None)
     if words <= 8 and _HANDOFF.search(norm) and not _negated(norm):
         return Parsed(Intent.handoff, language=english)
+    if words > 8 and any(
+        len(s.split()) <= 10 and _HANDOFF.search(s) and not _negated(s)
+        for s in re.split(r"[.!?\n]+", norm)
+    ):  # "... vet inte vart vi ska vända oss. Kan jag få prata med en person?"
+        return Parsed(Intent.question, language=english, also_person=True)
     if words <= 6 and _COST.search(norm):
         return Parsed(Intent.cost, language=english)
     return Parsed(Intent.question)

@@ -25,7 +25,7 @@ _SV: dict[str, str] = {
         '• Skriv en siffra (1, 2, 3) för mer om en tjänst, "fler" för fler förslag, '
         '"vad kostar det?" för kostnad och "kommun" för att byta kommun.\n'
         '• Vill du hellre prata med en människa? Skriv "prata med någon", så kan '
-        "Familjeguidens lots (samordnare) ta över och höra av sig.\n\n"
+        "en lots på Familjeguiden ta över och höra av sig.\n\n"
         "Det här är INTE en larmtjänst. Är någon i fara just nu: ring 112.\n\n"
         "Dina uppgifter: vi sparar det du skriver och våra svar, så att samtalet kan "
         "fortsätta och en lots kan hjälpa dig om du ber om det. Personnummer tas bort "
@@ -62,6 +62,7 @@ _SV: dict[str, str] = {
     "municipality_note": 'Svaren gäller {municipality}. Skriv "kommun" för att byta.',
     "ask_age": 'Hur gammalt är barnet? Skriv till exempel "12 år", så anpassar jag förslagen.',
     "intro_age": "Här är förslag för ett barn som är {age} år:",
+    "intro_municipality": "Här är förslag i {municipality}:",
     "age_noted": "Tack! Skriv din fråga, så tar jag hänsyn till att barnet är {age} år.",
     "not_confident": (
         "Jag är inte säker på att jag förstod rätt, så förslagen kanske inte passar. "
@@ -151,11 +152,11 @@ _EN: dict[str, str] = {
         "reach it.\n"
         '• Write a number (1, 2, 3) for details, "more" for more suggestions, '
         '"what does it cost?" for the cost and "kommun" to change municipality.\n'
-        '• Rather talk to a human? Write "talk to a person" and Familjeguiden\'s '
-        "coordinator can take over and get in touch.\n\n"
+        '• Rather talk to a human? Write "talk to a person" and a lots '
+        "(a guide) at Familjeguiden can take over and get in touch.\n\n"
         "This is NOT an emergency line. If someone is in danger right now: call 112.\n\n"
         "Your data: we store what you write and our answers, so the conversation can "
-        "continue and a coordinator can help if you ask. Personal identity numbers are "
+        "continue and a guide can help if you ask. Personal identity numbers are "
         'removed before anything is stored. Write "radera" (delete) to have everything '
         "you wrote deleted."
     ),
@@ -190,6 +191,7 @@ _EN: dict[str, str] = {
     ),
     "ask_age": 'How old is the child? Write e.g. "12 years" and I will adjust the suggestions.',
     "intro_age": "Here are suggestions for a child aged {age}:",
+    "intro_municipality": "Here are suggestions in {municipality}:",
     "age_noted": "Thank you! Write your question and I will keep in mind that the child is {age}.",
     "not_confident": (
         "I am not sure I understood correctly, so these suggestions may not fit. "
@@ -229,7 +231,7 @@ _EN: dict[str, str] = {
     ),
     "delete_confirm": (
         "Do you want everything you wrote here deleted, including any case with a "
-        'coordinator? This cannot be undone. Answer "radera ja" to delete, or "no".'
+        'guide? This cannot be undone. Answer "radera ja" to delete, or "no".'
     ),
     "delete_cancelled": "Okay, nothing was deleted.",
     "deleted": (
