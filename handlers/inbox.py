@@ -8,6 +8,7 @@ so new parent messages appear without reloading. Every case view and change is a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from admin.auth import FailureLimiter
 from admin.deps import CtxDep, SessionDep
-from bot.cases import case_stats, cases
+from bot.cases import case_overview, case_stats, cases
 from bot.cases.case_actions import (
     ACTIONS,
     CaseForbidden,
@@ -29,6 +30,7 @@ from bot.cases.case_actions import (
     load_case_page,
     run_action,
 )
+from bot.cases.case_models import CaseStatus
 from bot.cases.handoff import DeliveryError
 from bot.core.conversations import list_messages, message_dict
 from bot.staff.models import Role, StaffUser
@@ -39,6 +41,18 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MAX_TEXT = 4000
 NOT_FOUND = "Ärendet finns inte (det kan ha raderats)."
 NOT_YOURS = "Ärendet hör till en annan kommun, så du kan inte se det."
+
+
+def waited(since: datetime, now: datetime) -> str:
+    """How long a parent has waited, for the case list: "väntat 2 h 5 min"."""
+    minutes = max(0, int((cases.as_utc(now) - cases.as_utc(since)).total_seconds()) // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"väntat {days} dygn {hours} h"
+    if hours:
+        return f"väntat {hours} h {minutes} min"
+    return f"väntat {minutes} min" if minutes else "väntat under 1 min"
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,7 @@ def make_router() -> APIRouter:
     templates.env.filters["local"] = lambda at: (
         cases.as_utc(at).astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M") if at else ""
     )
+    templates.env.filters["waited"] = waited
 
     def render(
         request: Request, name: str, *, status_code: int = 200, **context: object
@@ -163,9 +178,9 @@ def make_router() -> APIRouter:
 
     @router.get("", response_class=HTMLResponse)
     async def case_list(
-        request: Request, me: Me, session: SessionDep, filter: str = "open"
+        request: Request, me: Me, ctx: CtxDep, session: SessionDep, filter: str = "open"
     ) -> HTMLResponse:
-        """Cases of my municipalities, filtered."""
+        """Cases of my municipalities, filtered; each row says what a lots needs to choose."""
         chosen = cases.CaseFilter(filter) if filter in set(cases.CaseFilter) else None
         found = await cases.list_cases(
             session=session,
@@ -173,8 +188,16 @@ def make_router() -> APIRouter:
             case_filter=chosen or cases.CaseFilter.open,
             user_id=me.id,
         )
+        visible = [c for c in found if cases.visible_to(c, me.municipalities)]
+        rows = await case_overview.case_rows(session=session, cases=visible)
         return render(
-            request, "inbox_list.html", me=me, cases=found, filter=chosen, filters=cases.CaseFilter
+            request,
+            "inbox_list.html",
+            me=me,
+            rows=rows,
+            now=ctx.clock(),
+            filter=chosen,
+            filters=cases.CaseFilter,
         )
 
     @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -219,6 +242,11 @@ def make_router() -> APIRouter:
         if action not in ACTIONS:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"action: one of {ACTIONS}")
         page = await _case_page(session=session, case_id=case_id, me=me, full=False)
+        if action == "reply" and page.case.status == CaseStatus.closed:
+            # A closed case takes no reply (the page shows no form; this is an old tab).
+            return RedirectResponse(
+                f"/inbox/cases/{case_id}?notice=closed", status.HTTP_303_SEE_OTHER
+            )
         notice = "saved"
         try:
             await run_action(

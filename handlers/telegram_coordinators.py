@@ -39,10 +39,10 @@ MAX_LINES = 30
 AUTHORS = {
     Author.parent: "Förälder",
     Author.bot: "Familjeguiden",
-    Author.coordinator: "Samordnare",
+    Author.coordinator: "Lots",
 }
 NOT_LINKED = (
-    "Ditt Telegram-konto är inte kopplat till en samordnare för {municipality}, "
+    "Ditt Telegram-konto är inte kopplat till en lots för {municipality}, "
     "så svaret skickades inte till föräldern."
 )
 FORGOTTEN = (
@@ -97,7 +97,7 @@ class TelegramGroupNotifier:
         self, *, session: AsyncSession, case: SupportCase, text: str
     ) -> None:
         """Answers written in the web inbox or the API show up in the case's topic too."""
-        await self._post(session=session, case=case, text=f"Samordnare (inkorgen): {text}")
+        await self._post(session=session, case=case, text=f"Lots (inkorgen): {text}")
 
     async def case_forgotten(self, *, session: AsyncSession, case: SupportCase) -> None:
         """The parent said "radera": remove the case's topic (or its posts) from the group."""

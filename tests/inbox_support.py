@@ -37,7 +37,7 @@ async def add_coordinator(
             session=session,
             username=username,
             password=PASSWORD,
-            name=f"Samordnare {municipality}",
+            name=f"Lots {municipality}",
             role=Role.coordinator,
             municipalities=[municipality],
             now=clock(),

@@ -63,7 +63,7 @@ async def open_case(session, handoff: CaseHandoff, conversation, at: datetime):
 async def test_consent_wording_and_time_are_recorded(session, handoff, clock) -> None:
     conversation = await make_conversation(session, clock)
     wording = handoff.consent_text(conversation=conversation)
-    assert "samordnare i Degerfors" in wording and "föreslagit" in wording
+    assert "lots i Degerfors" in wording and "föreslagit" in wording
     opened, case = await open_case(session, handoff, conversation, clock())
     assert case.consent_text == wording
     assert cases.as_utc(case.consented_at) == clock().astimezone(UTC)
@@ -260,7 +260,7 @@ async def test_the_coordinator_is_told_when_the_parent_has_opted_out(
 async def test_an_english_speaking_parent_is_answered_in_english(session, handoff, clock) -> None:
     conversation = await make_conversation(session, clock)
     conversation.language = "en"
-    assert "coordinator in Degerfors" in handoff.consent_text(conversation=conversation)
+    assert "guide) in Degerfors" in handoff.consent_text(conversation=conversation)
     friday_evening = datetime(2026, 11, 27, 18, 0, tzinfo=STHLM)
     opened, _ = await open_case(session, handoff, conversation, friday_evening)
     assert "by Monday 30 November at 16:30" in opened.acknowledgement

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import html
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,8 +17,12 @@ from sqlmodel import select
 from bot.app import build
 from bot.cases.case_models import CaseStatus, SupportCase
 from bot.clock import FakeClock
+from bot.core import conversations
+from bot.core.dto import Channel
+from bot.core.models import Author, Conversation
 from bot.settings import Settings
 from bot.staff.models import AuditEntry
+from tests import factories
 from tests.inbox_support import CSRF_INPUT, add_coordinator, login, open_parent_case
 
 
@@ -211,3 +218,146 @@ async def test_parent_text_is_shown_as_text_not_html(env: Env) -> None:
     page = await env.client.get(f"/inbox/cases/{opened.case.id}")
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; hjälp" in page.text
+
+
+async def case_with_history(
+    env: Env,
+    *,
+    question: str,
+    services: tuple[str, ...] = (),
+    urgent: bool = False,
+    municipality: str = "Degerfors",
+):
+    """A web conversation: the question, the bot's suggestions (stored as the core stores
+    them, names in the message meta), the consent, and the case opened on it."""
+    async with env.sessions() as session:
+        ref = str(uuid.uuid4())
+        conversation = factories.conversation(
+            env.clock(), channel=Channel.web, sender_ref=ref, municipality=municipality
+        )
+        conversation.id = ref
+        conversation.context = {"urgent": True} if urgent else {}
+        session.add(conversation)
+        say = functools.partial(conversations.add_message, session=session, at=env.clock())
+        await say(conversation=conversation, author=Author.parent, text="hej")
+        await say(conversation=conversation, author=Author.bot, text="Hej! Skriv din fråga.")
+        await say(conversation=conversation, author=Author.parent, text=question)
+        refs = [{"id": name.lower(), "name": name} for name in services]
+        meta = {"buttons": [], "services": refs, "urgent": False}
+        await say(conversation=conversation, author=Author.bot, text="Förslag", meta=meta)
+        env.clock.advance(minutes=3)
+        await say(conversation=conversation, author=Author.parent, text="Ja")
+        handoff = env.app.state.ctx.handoff
+        opened = await handoff.open_case(
+            session=session,
+            conversation=conversation,
+            consent_text=handoff.consent_text(conversation=conversation),
+            at=env.clock(),
+        )
+        await session.commit()
+        return opened.case_id
+
+
+LONG_QUESTION = (
+    "Min dotter 20120315-1234 vill inte äta och har ont i magen varje morgon innan skolan "
+    "börjar, vad kan vi göra?"
+)
+
+
+async def test_each_case_row_says_what_the_case_is_about(env: Env) -> None:
+    await add_coordinator(env.sessions, env.clock, username="anna", municipality="Degerfors")
+    await add_coordinator(env.sessions, env.clock, username="nils", municipality="Norrköping")
+    urgent = await case_with_history(
+        env,
+        question=LONG_QUESTION,
+        services=("Elevhälsan", "BUP", "Ungdomsmottagningen", "Familjecentralen"),
+        urgent=True,
+    )
+    env.clock.advance(minutes=20)
+    calm = await case_with_history(env, question="Hur hittar jag en stödgrupp för syskon?")
+    env.clock.advance(hours=2, minutes=5)
+    token = await login(env.client, "anna")
+    rows = row_texts((await env.client.get("/inbox")).text)
+    # The first words of the question, as stored (personnummer removed), cut near 80 chars.
+    assert rows[urgent].startswith(
+        "Akut Min dotter [personnummer borttaget] vill inte äta och har ont i magen varje…"
+    )
+    assert "20120315" not in rows[urgent]
+    assert "Elevhälsan, BUP, Ungdomsmottagningen (+1)" in rows[urgent]
+    assert "väntat 2 h 28 min" in rows[urgent]  # since the consent, not the bot's answers
+    assert rows[calm].startswith("Hur hittar jag en stödgrupp för syskon?")
+    assert "Akut" not in rows[calm] and "väntat 2 h 5 min" in rows[calm]
+    # Answered: nobody waits; the parent writes again: the wait starts from that message.
+    reply = {"text": "Hej! Jag ringer dig i eftermiddag.", "csrf_token": token}
+    await env.client.post(f"/inbox/cases/{calm}/reply", data=reply)
+    assert "väntat" not in row_texts((await env.client.get("/inbox")).text)[calm]
+    env.clock.advance(minutes=10)
+    await parent_writes(env, calm, "Tack, jag är hemma efter tre.")
+    env.clock.advance(minutes=7)
+    assert "väntat 7 min" in row_texts((await env.client.get("/inbox")).text)[calm]
+    # A coordinator of another municipality sees none of it.
+    await env.client.post("/inbox/logout", data={"csrf_token": token})
+    await login(env.client, "nils")
+    listing = (await env.client.get("/inbox")).text
+    assert urgent not in listing and "Min dotter" not in listing and "Elevhälsan" not in listing
+
+
+async def test_case_rows_are_text_not_html(env: Env) -> None:
+    await add_coordinator(env.sessions, env.clock, username="anna", municipality="Degerfors")
+    await case_with_history(env, question="<script>alert(1)</script> hjälp mig nu", services=())
+    await login(env.client, "anna")
+    listing = (await env.client.get("/inbox")).text
+    assert "<script>alert(1)" not in listing
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; hjälp mig nu" in listing
+
+
+async def test_a_closed_case_has_no_reply_form_and_takes_no_reply(env: Env) -> None:
+    await add_coordinator(env.sessions, env.clock, username="anna", municipality="Degerfors")
+    opened = await degerfors_case(env)
+    token = await login(env.client, "anna")
+    url = f"/inbox/cases/{opened.case.id}"
+    assert 'id="reply-text"' in (await env.client.get(url)).text
+    await env.client.post(f"{url}/close", data={"csrf_token": token})
+    page = await env.client.get(url)
+    assert 'id="reply-text"' not in page.text and "Skicka svar" not in page.text
+    assert "Ärendet är avslutat" in page.text
+    before = await chat_history(env, opened.conversation.id)
+    late = await env.client.post(f"{url}/reply", data={"text": "Hej!", "csrf_token": token})
+    assert late.status_code == 303 and late.headers["location"].endswith("?notice=closed")
+    assert "svaret skickades inte" in (await env.client.get(late.headers["location"])).text
+    assert await chat_history(env, opened.conversation.id) == before  # nothing reached them
+    async with env.sessions() as session:
+        case = await session.get(SupportCase, opened.case.id)
+        assert case.status == CaseStatus.closed
+
+
+ROW = re.compile(r'<tr class="[^"]*">(.*?)</tr>', re.S)
+CASE_LINK = re.compile(r'href="/inbox/cases/([^"]+)"')
+
+
+def row_texts(page: str) -> dict[str, str]:
+    """Each case row of the list as plain text, by case id."""
+    rows = {}
+    for row in ROW.findall(page):
+        link = CASE_LINK.search(row)
+        if link:
+            text = html.unescape(re.sub(r"<[^>]+>", " ", row))
+            rows[link.group(1)] = " ".join(text.split())
+    return rows
+
+
+async def parent_writes(env: Env, case_id: str, text: str) -> None:
+    async with env.sessions() as session:
+        case = await session.get(SupportCase, case_id)
+        conversation = await session.get(Conversation, case.conversation_id)
+        message = await conversations.add_message(
+            session=session,
+            conversation=conversation,
+            author=Author.parent,
+            text=text,
+            at=env.clock(),
+        )
+        await env.app.state.ctx.handoff.parent_wrote(
+            session=session, conversation=conversation, message=message
+        )
+        await session.commit()

@@ -34,7 +34,7 @@ from tests.inbox_support import PASSWORD, add_coordinator, open_parent_case
 
 PARENT = 424242
 QUESTION = "Min son är 12 år och vill inte gå till skolan, han har ont i magen varje morgon"
-REPLY = "Hej! Jag heter Anna och är samordnare i Degerfors. Passar det att jag ringer i morgon?"
+REPLY = "Hej! Jag heter Anna och är lots i Degerfors. Passar det att jag ringer i morgon?"
 
 
 @dataclass
@@ -127,13 +127,26 @@ async def test_coordinator_replies_in_the_browser_to_a_web_chat_parent(
         )
     async with browser_page(chromium_path) as page:
         await log_in(page, live, "anna")
-        await reply_in_browser(page, opened.case.id, REPLY)
+        # The row says what the case is about and how long the parent has waited.
+        live.clock.advance(minutes=42)
+        await page.reload()
+        row = page.locator("table.cases tbody tr")
+        await expect(row).to_contain_text(QUESTION[:40])
+        await expect(row).to_contain_text("väntat 42 min")
         ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "inbox-list.png"), full_page=True)
+        await reply_in_browser(page, opened.case.id, REPLY)
         await page.screenshot(path=str(ARTIFACTS / "inbox-case.png"), full_page=True)
-    async with httpx.AsyncClient(base_url=live.url) as chat:
-        history = (await chat.get(f"/api/chat/{opened.conversation.id}")).json()
-    assert history["messages"][-1]["text"] == REPLY
-    assert (await only_case(live)).status == CaseStatus.waiting_for_parent
+        async with httpx.AsyncClient(base_url=live.url) as chat:
+            history = (await chat.get(f"/api/chat/{opened.conversation.id}")).json()
+        assert history["messages"][-1]["text"] == REPLY
+        assert (await only_case(live)).status == CaseStatus.waiting_for_parent
+        # Closed: no reply form any more.
+        await page.get_by_role("button", name="Avsluta ärendet").click()
+        await expect(
+            page.get_by_text("Ärendet är avslutat, så det går inte att svara")
+        ).to_be_visible()
+        await expect(page.get_by_label("Svar till föräldern")).to_have_count(0)
 
 
 @pytest.mark.browser
@@ -145,7 +158,7 @@ async def test_telegram_parent_and_browser_coordinator_end_to_end(
     await parent.says("/start degerfors")
     await parent.says(QUESTION)
     [consent] = await parent.presses("handoff")
-    assert "samordnare i Degerfors" in consent["text"] and "föreslagit" in consent["text"]
+    assert "lots i Degerfors" in consent["text"] and "föreslagit" in consent["text"]
     [ack] = await parent.presses("yes")
     assert "svarar dig här senast i morgon kl. 10:00" in ack["text"]  # Monday 10:00 + 8.5 h
     case = await only_case(live)

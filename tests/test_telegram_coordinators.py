@@ -209,7 +209,7 @@ async def test_answers_from_the_inbox_show_in_the_topic_but_group_answers_are_no
             "reply", session=session, ctx=ctx, case=fresh, actor_id=None, text="Från inkorgen"
         )
     last = group.posts()[-1]
-    assert last["text"] == "Samordnare (inkorgen): Från inkorgen"
+    assert last["text"] == "Lots (inkorgen): Från inkorgen"
     assert last["message_thread_id"] == case.telegram_thread_id
     assert group.fake.sent_texts(chat_id=PARENT)[-1] == "Från inkorgen"
 

@@ -167,7 +167,7 @@ async def test_talk_to_a_person_button_asks_consent_then_opens_a_case(
         [case] = (await session.exec(select(SupportCase))).all()
     assert case.municipality == "Degerfors"
     # Monday 10:00 (the clock fixture): office hours, so an answer time and no "closed".
-    assert acknowledged["text"].startswith("Tack! En samordnare i Degerfors svarar dig här")
+    assert acknowledged["text"].startswith("Tack! En lots i Degerfors svarar dig här")
     assert case.due_at is not None
 
 

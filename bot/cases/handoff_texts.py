@@ -46,12 +46,12 @@ def when(at: datetime, *, now: datetime, language: str = "sv") -> str:
 def consent(*, municipality: str, language: str = "sv") -> str:
     if _english(language):
         return (
-            f"I can pass your question to a coordinator in {municipality}. They will see "
+            f"I can pass your question to a lots (a guide) in {municipality}. The guide will see "
             "what you have written here so far and the services I suggested, and will "
             "answer you here."
         )
     return (
-        f"Jag kan skicka din fråga till en samordnare i {municipality}. Samordnaren får då "
+        f"Jag kan skicka din fråga till en lots i {municipality}. Lotsen får då "
         "läsa det du har skrivit här hittills och vilka stöd jag har föreslagit, och svarar "
         "dig här."
     )
@@ -68,14 +68,14 @@ def acknowledgement(
     """Thanks + when to expect an answer; outside office hours also emergency guidance."""
     answer = when(answer_by, now=now, language=language)
     if _english(language):
-        text = f"Thank you! A coordinator in {municipality} will answer you here by {answer}."
+        text = f"Thank you! A guide in {municipality} will answer you here by {answer}."
         if opens_at is not None:
             text += (
                 f" We are closed right now and open {when(opens_at, now=now, language=language)}."
                 " If it is an emergency, call 112. Familjeguiden is not an emergency service."
             )
         return text
-    text = f"Tack! En samordnare i {municipality} svarar dig här senast {answer}."
+    text = f"Tack! En lots i {municipality} svarar dig här senast {answer}."
     if opens_at is not None:
         text += (
             f" Vi har stängt just nu och öppnar {when(opens_at, now=now)}."

@@ -5,7 +5,7 @@
   if (!list) return;
   var caseId = list.dataset.case;
   var after = parseInt(list.dataset.after || "0", 10);
-  var AUTHORS = { parent: "Förälder", bot: "Familjeguiden", coordinator: "Samordnare", system: "System" };
+  var AUTHORS = { parent: "Förälder", bot: "Familjeguiden", coordinator: "Lots", system: "System" };
   var STATUS = { new: "Ny", assigned: "Tilldelad", waiting_for_parent: "Väntar på förälder", closed: "Avslutad" };
   var INTERVAL_MS = 4000;
 
@@ -30,6 +30,17 @@
     list.appendChild(item);
   }
 
+  // A closed case takes no reply; when the parent writes again it opens, and the reply
+  // form comes back (after a reload if the page was loaded while the case was closed).
+  function showReplyForm(open) {
+    var form = document.getElementById("reply-form");
+    var closed = document.getElementById("closed-note");
+    var reopened = document.getElementById("reopened-note");
+    if (form) form.hidden = !open;
+    if (closed) closed.hidden = open;
+    if (reopened) reopened.hidden = !open || Boolean(form);
+  }
+
   async function poll() {
     try {
       var response = await fetch("/inbox/cases/" + caseId + "/messages.json?after=" + after, {
@@ -44,6 +55,7 @@
         });
         var status = document.getElementById("case-status");
         if (status && STATUS[body.status]) status.textContent = STATUS[body.status];
+        showReplyForm(body.status !== "closed");
       }
     } catch (error) {
       // Offline for a moment: the next poll tries again.
