@@ -160,7 +160,7 @@ def render_text(result: MatchResult) -> str:
     if result.urgent:
         head.append("AKUT: ring 112 om någon är i fara just nu.")
     if not result.confident:
-        head.append("Ingen säker träff: en samordnare kan hjälpa dig vidare.")
+        head.append("Ingen säker träff: en lots kan hjälpa dig vidare.")
     rows = [
         f"{i}. {h.service.name}  ({h.score:.1f})  {h.reason}" for i, h in enumerate(result.hits, 1)
     ]

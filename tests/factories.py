@@ -6,11 +6,17 @@ at the FakeClock's time and stay correct on any real date.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 from sqlmodel import SQLModel
 
 from bot.cases.case_models import SupportCase
@@ -120,3 +126,22 @@ async def chat(client: httpx.AsyncClient, text: str, cid: str | None = None, **e
     response = await client.post("/api/chat", json={"conversation_id": cid, "text": text, **extra})
     assert response.status_code == 200, response.text
     return response.json()
+
+
+@contextlib.asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """The app's lifespan (seed, Telegram start-up), and uvicorn serving HTTP on a free
+    loopback port in this event loop: its base URL (browser tests)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    async with app.router.lifespan_context(app):
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            sock.close()

@@ -8,16 +8,13 @@ expectations on the page, not sleeps.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Page, async_playwright, expect
 from pydantic import SecretStr
@@ -29,6 +26,7 @@ from bot.clock import FakeClock
 from bot.core.dto import Channel
 from bot.settings import Settings
 from tests.conftest import ARTIFACTS, CHROMIUM_ARGS
+from tests.factories import served
 from tests.fake_telegram import FakeTelegram, TelegramUser
 from tests.inbox_support import PASSWORD, add_coordinator, open_parent_case
 
@@ -62,20 +60,8 @@ async def live(sqlite_engine, clock, fake_telegram: FakeTelegram) -> AsyncIterat
         telegram_api_base=fake_telegram.url,
     )
     app = build(settings, clock=clock, engine=sqlite_engine, run_migrations=False)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    # The lifespan runs here (seed, Telegram start-up); uvicorn itself only serves HTTP.
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    async with app.router.lifespan_context(app):
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            yield Live(app, f"http://127.0.0.1:{sock.getsockname()[1]}", clock, fake_telegram)
-        finally:
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            sock.close()
+    async with served(app) as url:
+        yield Live(app, url, clock, fake_telegram)
 
 
 @contextlib.asynccontextmanager

@@ -31,6 +31,7 @@ from bot.core.models import Author
 from bot.db import SessionFactory, create_all, make_engine, make_session_factory
 from bot.settings import Settings
 from tests.conftest import ARTIFACTS, CHROMIUM_ARGS
+from tests.factories import served as served_on_loopback
 
 
 def _serve(server: uvicorn.Server, sock: socket.socket, url: str) -> None:
@@ -154,20 +155,11 @@ async def served(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Served]:
         database_url=db_url, encoder="none", telegram_bot_token=None, twilio_account_sid=None
     )
     app = build(settings, clock=clock, engine=engine, run_migrations=False)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    async with app.router.lifespan_context(app):
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            yield Served(app, f"http://127.0.0.1:{sock.getsockname()[1]}", clock)
-        finally:
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            sock.close()
-            await engine.dispose()
+    try:
+        async with served_on_loopback(app) as url:
+            yield Served(app, url, clock)
+    finally:
+        await engine.dispose()
 
 
 @contextlib.asynccontextmanager
