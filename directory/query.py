@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from directory.synonyms import SynonymTable
-from directory.text import IRREGULAR, STOP_WORDS, Vocabulary, stem, tokens
+from directory.text import IRREGULAR, STOP_WORDS, Vocabulary, stem, surface_words, surfaces, tokens
 
 PART_WEIGHT = 0.5  # a compound's parts count less than the whole word
 SYNONYM_WEIGHT = 0.85
@@ -42,14 +42,25 @@ def _is_stop(word: str) -> bool:
 def content_terms(text: str, vocab: Vocabulary) -> list[tuple[str, float, str]]:
     """(term, weight, written form) for every meaningful word of a text."""
     out: list[tuple[str, float, str]] = []
+    cache = vocab.surface_cache
+    for surface in surfaces(text):
+        found = cache.get(surface)
+        if found is None:  # worked out once per distinct written token, not per occurrence
+            found = cache[surface] = _surface_terms(surface, vocab)
+        out += found
+    return out
+
+
+def _surface_terms(surface: str, vocab: Vocabulary) -> tuple[tuple[str, float, str], ...]:
+    out: list[tuple[str, float, str]] = []
     cache = vocab.term_cache
-    for word, surface in tokens(text):
+    for word in surface_words(surface):
         key = (word, is_acronym(surface, word))
         terms = cache.get(key)
         if terms is None:
             terms = cache[key] = _word_terms(word, acronym=key[1], vocab=vocab)
         out.extend((term, weight, surface) for term, weight in terms)
-    return out
+    return tuple(out)
 
 
 def _word_terms(word: str, *, acronym: bool, vocab: Vocabulary) -> tuple[tuple[str, float], ...]:

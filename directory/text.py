@@ -19,6 +19,7 @@ from rapidfuzz import fuzz, process
 
 _WORD = re.compile(r"[a-z0-9]+")
 _TOKEN = re.compile(r"[^\W_]+")
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")  # _TOKEN on ASCII text, without Unicode lookups
 _SPECIAL = str.maketrans({"æ": "ae", "ø": "o", "ß": "ss", "œ": "oe", "ð": "d", "þ": "th"})
 _FAST = str.maketrans(
     {**dict.fromkeys("åäàáâã", "a"), **dict.fromkeys("öòóôõ", "o"), **dict.fromkeys("éèêë", "e"),
@@ -83,6 +84,8 @@ MAX_COMPOUND = 40  # longer "words" are noise (a pasted hash, a held-down key), 
 
 def fold(text: str) -> str:
     """Lower-case and strip diacritics: "Skolfrånvaro" -> "skolfranvaro"."""
+    if text.isascii():  # nothing to strip; translate would still visit every character
+        return text.lower()
     lowered = text.lower().translate(_FAST)
     if lowered.isascii():  # the usual case: Swedish letters are in the fast table
         return lowered
@@ -90,21 +93,27 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
-@lru_cache(maxsize=65536)
-def _fold_word(word: str) -> str:
-    return fold(word)
-
-
 def words(text: str) -> list[str]:
     """Folded word tokens ("IOR-samarbete" -> ["ior", "samarbete"])."""
     return _WORD.findall(fold(text))
 
 
+def surfaces(text: str) -> list[str]:
+    """The written tokens of a text, before folding ("IOR-samarbete" -> ["IOR", "samarbete"])."""
+    return (_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text)
+
+
+@lru_cache(maxsize=65536)
+def surface_words(surface: str) -> tuple[str, ...]:
+    """The folded words of one written token (usually one; "æble" folds to "aeble")."""
+    return tuple(_WORD.findall(fold(surface)))
+
+
 def tokens(text: str) -> list[tuple[str, str]]:
     """(folded word, written form) pairs: the written form shows in reasons and acronyms."""
     out: list[tuple[str, str]] = []
-    for surface in _TOKEN.findall(text):
-        out.extend((w, surface) for w in _WORD.findall(_fold_word(surface)))
+    for surface in surfaces(text):
+        out.extend((w, surface) for w in surface_words(surface))
     return out
 
 
@@ -132,10 +141,15 @@ class Vocabulary:
         self._typo_cache: dict[str, str | None] = {}
         # (word, written as an acronym) -> index terms; filled by directory.query
         self.term_cache: dict[tuple[str, bool], tuple[tuple[str, float], ...]] = {}
+        # written token -> (term, weight, written token) triples; filled by directory.query.
+        # A directory repeats the same few thousand tokens millions of times.
+        self.surface_cache: dict[str, tuple[tuple[str, float, str], ...]] = {}
 
     def add(self, more: Iterable[str]) -> None:
         """Add words (e.g. from synonym expansions) before the index is used."""
-        for w in more:
+        # dict.fromkeys drops repeats (a directory's 1.5M words are ~20k distinct) in C and
+        # keeps first-seen order, which the typo pools (and so their ties) depend on.
+        for w in dict.fromkeys(more):
             if w and not w.isdigit() and w not in self.words:
                 self.words.add(w)
                 self.stems.add(stem(w))
