@@ -24,14 +24,12 @@ from directory.index import DirectoryIndex
 from directory.matcher import Matcher
 from directory.matching import Query
 from directory.seed import seed_bundled_directory
-from directory.text import fold
+from directory.text import name_key
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 
 
-def same_name(a: str) -> str:
-    """The evaluation compares names case- and dash-insensitively."""
-    return "".join(ch for ch in fold(a) if ch.isalnum())
+same_name = name_key  # the evaluation compares names case- and dash-insensitively
 
 
 @dataclass

@@ -214,3 +214,8 @@ class Vocabulary:
             hit = process.extractOne(word, pool, scorer=fuzz.ratio, score_cutoff=cutoff)
             self._typo_cache[word] = hit[0] if hit else None
         return self._typo_cache[word]
+
+
+def name_key(name: str) -> str:
+    """A service name compared case-, accent- and dash-insensitively (evaluation sets)."""
+    return "".join(ch for ch in fold(name) if ch.isalnum())

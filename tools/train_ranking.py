@@ -32,7 +32,7 @@ from directory.municipalities import MunicipalityResolver
 from directory.ranking import FEATURES, MODEL_PATH, RankingModel
 from directory.seed import seed_bundled_directory
 from directory.store import load_cards, load_synonyms
-from directory.text import fold
+from directory.text import name_key
 from directory.triage import Triage
 from directory.vectors import load_vectors
 
@@ -41,8 +41,7 @@ HELD_OUT = ("r05", "r06")  # writer-disjoint evaluation (bench/ranking_eval.py);
 THRESHOLDS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 
 
-def same_name(name: str) -> str:
-    return "".join(ch for ch in fold(name) if ch.isalnum())
+same_name = name_key  # names compared as bench/eval_dev.py compares them
 
 
 def read_writers(exclude: tuple[str, ...]) -> dict[str, list[dict]]:
