@@ -37,6 +37,7 @@ from directory.models import (
     Synonym,
     SynonymBase,
 )
+from directory.synonyms import synonym_entries
 from directory.vectors import store_vectors_for
 
 if TYPE_CHECKING:
@@ -135,10 +136,11 @@ def _check_references(directory: BundledDirectory) -> None:
 def _parse_synonyms(path: Path) -> tuple[SynonymBase, ...]:
     if not path.exists():  # written by the matcher's owner; optional for the seed
         return ()
-    synonyms = tuple(
-        _validate(SynonymBase, raw, f"{path.name} entry {i} ({raw.get('term')!r})")
-        for i, raw in enumerate(_read_json(path))
-    )
+    try:
+        entries = synonym_entries(_read_json(path))
+    except ValueError as exc:
+        raise BundledDataError(f"{path.name}: {exc}") from exc
+    synonyms = tuple(_validate(SynonymBase, raw, f"{path.name} {where}") for where, raw in entries)
     seen: set[tuple[str, str]] = set()
     for syn in synonyms:
         if (syn.term, syn.language) in seen:
