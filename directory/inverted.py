@@ -1,23 +1,21 @@
 """The inverted index: BM25F postings per (term, service) and multiword-keyword phrases.
 
 Scores are precomputed at build time, so a question only sums the postings of its terms.
+Postings are numpy arrays (one slice per term, services ascending), built in a few array
+passes over every token of the directory: at 10,000 services that is about 1.5 million tokens,
+which per-token Python would take seconds over.
 """
 
 from __future__ import annotations
 
-import gc
-import math
-from array import array
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import partial
-from itertools import chain
+
+import numpy as np
 
 from directory.matching import ServiceCard
 from directory.query import QueryTerms, content_terms
-from directory.text import Vocabulary, fold, stem, words
+from directory.text import Vocabulary, fold, stem, surface_words, surfaces, words
 
 FIELD_WEIGHTS = {
     "name": 4.0,
@@ -26,6 +24,7 @@ FIELD_WEIGHTS = {
     "categories": 1.0,
     "description": 1.0,
 }
+FIELDS = ("name", "keywords", "summary", "description", "categories")  # card_fields order
 K1 = 1.2
 B = 0.6
 PHRASE_BOOST = 0.6  # a multiword keyword found as such adds this share of its words' idf
@@ -71,171 +70,233 @@ def served_places(card: ServiceCard) -> frozenset[str] | None:
     return frozenset(fold(m) for m in card.municipalities)
 
 
-# One term's services and their BM25F contributions, in parallel. The services are a tuple:
-# reading it hands out the shared int of each service, nothing allocated. The contributions
-# are a compact array("d"): as a tuple they would be 1.9 million float objects spread over
-# the heap, and a question would wait on memory for each (about 10 % slower matching).
-Postings = tuple[tuple[int, ...], array]  # (services, array("d") of contributions)
+class Corpus:
+    """Every field text of every service, tokenised once: written tokens as numbers.
 
+    The vocabulary is made from its distinct tokens and the index from its token arrays, so
+    no text is read twice.
+    """
 
-def contribution_of(postings: Postings, doc: int) -> float:
-    docs, contribs = postings
-    try:
-        return contribs[docs.index(doc)]  # a C-level scan
-    except ValueError:
-        return 0.0
+    def __init__(self, cards: Sequence[ServiceCard]) -> None:
+        self.cards = cards
+        flat: list[str] = []
+        self.texts: list[str] = []
+        lengths: list[int] = []
+        doc_of: list[int] = []
+        field_of: list[int] = []
+        for doc, card in enumerate(cards):
+            for name, texts in card_fields(card).items():
+                field = FIELDS.index(name)
+                for text in texts:
+                    found = surfaces(text)
+                    self.texts.append(text)
+                    flat += found
+                    lengths.append(len(found))
+                    doc_of.append(doc)
+                    field_of.append(field)
+        # Distinct tokens in first-seen order (the typo pools, and so their ties, depend on
+        # it), numbered in C: the directory repeats a few tens of thousands of tokens.
+        self.distinct: list[str] = list(dict.fromkeys(flat))
+        number = {s: i for i, s in enumerate(self.distinct)}.__getitem__
+        self.tokens = np.fromiter(map(number, flat), dtype=np.int32, count=len(flat))
+        self.lengths = np.array(lengths, dtype=np.int64)
+        self.doc_of = np.array(doc_of, dtype=np.int32)  # per text
+        # A service's texts are consecutive, so are its tokens: tokens[first[d]:first[d + 1]].
+        ends = np.cumsum(np.bincount(self.doc_of, weights=self.lengths, minlength=len(cards)))
+        self.first = np.concatenate([[0], ends]).astype(np.int64)
+        self.field_of = np.array(field_of, dtype=np.int8)  # per text
 
+    def token_range(self, doc: int) -> tuple[int, int]:
+        return int(self.first[doc]), int(self.first[doc + 1])
 
-Shard = dict[str, Postings]
+    def words(self) -> list[str]:
+        """Every folded word, once, in first-seen order."""
+        return list(dict.fromkeys(w for s in self.distinct for w in surface_words(s)))
 
 
 @dataclass
 class Index:
     idf: dict[str, float]
+    terms: dict[str, int]  # term -> its postings slice: start[i]:start[i + 1]
+    start: np.ndarray  # int64, one more than terms
+    docs: np.ndarray  # int32 services, ascending within each term
+    keys: np.ndarray  # int64 term * services + service, ascending (for lookups by pair)
+    contribs: np.ndarray  # float64 BM25F contribution of the term to the service
     phrases: dict[str, list[Phrase]]  # keyed by the phrase's rarest term
-    display: list[dict[str, str]]  # per service: term -> the word as the service writes it
-    # Postings split by municipality (None: national), so a question only touches services
-    # that can serve the family: 10,000 services over 290 municipalities stay fast.
-    shards: dict[str | None, Shard]
-    home: list[str | None]  # per service: the shard that holds it (for reasons)
+    corpus: Corpus
+    names: list[str]  # term id -> term
+    # Each distinct token of the corpus holds terms surface_terms[first[s]:first[s] + count[s]].
+    surface_first: np.ndarray
+    surface_count: np.ndarray
+    surface_terms: np.ndarray
 
-    def candidates(self, place: str) -> tuple[Shard, ...]:
-        return tuple(s for s in (self.shards.get(None), self.shards.get(place)) if s)
+    @property
+    def size(self) -> int:
+        return len(self.corpus.cards)
 
-    def contribution(self, term: str, doc: int) -> float:
-        postings = self.shards[self.home[doc]].get(term)
-        return contribution_of(postings, doc) if postings is not None else 0.0
+    def scores(self, weights: dict[str, float]) -> np.ndarray:
+        """Raw BM25F score of every service (0 where no term matched), phrases aside."""
+        acc = np.zeros(self.size)
+        terms, start, docs, contribs = self.terms, self.start, self.docs, self.contribs
+        for term, weight in weights.items():
+            t = terms.get(term)
+            if t is not None:
+                lo, hi = start[t], start[t + 1]
+                acc[docs[lo:hi]] += weight * contribs[lo:hi]  # a term lists a service once
+        return acc
+
+    def contributions(self, terms: Sequence[str], doc: int) -> np.ndarray:
+        """Each term's BM25F contribution to service `doc` (0 where it has none)."""
+        n = self.size
+        if not len(self.keys):
+            return np.zeros(len(terms))
+        ids = np.array([self.terms.get(t, -1) for t in terms], dtype=np.int64)
+        wanted = np.where(ids >= 0, ids * n + doc, -1)
+        # keys (term * n + service) ascend: one search finds every pair.
+        at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        return np.where(self.keys[at] == wanted, self.contribs[at], 0.0)
+
+    def written(self, doc: int, terms: Collection[str]) -> dict[str, str]:
+        """term -> the word as service `doc` writes it (its first field that has it).
+
+        Worked out when a reason is shown, for a handful of services, instead of kept for all.
+        """
+        wanted = [self.terms[t] for t in terms if t in self.terms]
+        lo, hi = self.corpus.token_range(doc)
+        toks = self.corpus.tokens[lo:hi]
+        per_tok = self.surface_count[toks]
+        term = self.surface_terms[_entries(self.surface_first[toks], per_tok)]
+        found = np.flatnonzero(np.isin(term, wanted))
+        ids, first = np.unique(term[found], return_index=True)  # each term's first place
+        tok_of = np.repeat(np.arange(len(toks)), per_tok)[found[first]]
+        distinct = self.corpus.distinct
+        return {
+            self.names[i]: distinct[t] for i, t in zip(ids, toks[tok_of].tolist(), strict=True)
+        }
 
 
-def build_index(cards: Sequence[ServiceCard], vocab: Vocabulary) -> Index:
-    with _collector_paused():
-        tf, display, sources = _collect(cards, vocab)
-        places = [served_places(c) for c in cards]
-        shards, idf = _postings(tf, display, places)
-        home = [min(p) if p else None for p in places]
-        return Index(idf, _phrases(sources, idf), display, shards, home)
+def _entries(first: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Positions first[i] .. first[i] + count[i] - 1 for every i, concatenated."""
+    ends = np.cumsum(count)
+    return np.repeat(first - (ends - count), count) + np.arange(int(ends[-1]) if len(ends) else 0)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the index is built.
+def build_index(corpus: Corpus, vocab: Vocabulary) -> Index:
+    n = len(corpus.cards)
+    # Each distinct token's index terms, as flat arrays: its terms are at first[s]:+count[s].
+    term_id: dict[str, int] = {}
+    s_terms: list[int] = []
+    s_weights: list[float] = []
+    s_count = np.zeros(len(corpus.distinct), dtype=np.int64)
+    s_words = np.zeros(len(corpus.distinct), dtype=np.int64)
+    for s, surface in enumerate(corpus.distinct):
+        found = content_terms(surface, vocab)
+        s_count[s] = len(found)
+        s_words[s] = len(surface_words(surface))
+        for term, weight, _ in found:
+            s_terms.append(term_id.setdefault(term, len(term_id)))
+            s_weights.append(weight)
+    first = np.concatenate([[0], np.cumsum(s_count)])[:-1]
+    terms_of = np.array(s_terms, dtype=np.int64)
+    weights_of = np.array(s_weights)
+    names = list(term_id)
+    acronym = np.array([t.startswith("^") for t in names], dtype=bool)
 
-    The build makes millions of small containers that all stay alive and hold no reference
-    cycles; with the collector on, it re-scans the ever larger heap again and again (half of
-    the build at 10,000 services) and frees nothing. Only resumed if it was running.
+    # Every (token, term) pair of the directory, with its text; texts are in service order.
+    tok = corpus.tokens
+    per_tok = s_count[tok]
+    text = np.repeat(np.repeat(np.arange(len(corpus.lengths)), corpus.lengths), per_tok)
+    entry = _entries(first[tok], per_tok)
+    term = terms_of[entry]
+    whole = weights_of[entry] == 1.0  # the word itself, not a compound part or a typo fix
+    n_terms = len(term_id)
+
+    # A keyword of two or more whole words counts each word at KEYWORD_PART.
+    field = corpus.field_of[text].astype(np.int64)
+    in_kw = (field == FIELDS.index("keywords")) & whole & ~acronym[term]
+    pairs = np.unique(text[in_kw] * n_terms + term[in_kw])
+    multiword = np.bincount(pairs // n_terms, minlength=len(corpus.lengths)) >= 2
+    weight = np.where(multiword[text], weights_of[entry] * KEYWORD_PART, weights_of[entry])
+
+    # BM25F: each field's weighted count, length-normalised per (service, field), summed over
+    # fields into one pseudo frequency per (term, service), then saturated and idf-weighted.
+    doc = corpus.doc_of[text].astype(np.int64)
+    nf = len(FIELDS)
+    totals = np.bincount(doc * nf + field, weights=weight, minlength=n * nf).reshape(n, nf)
+    avg = np.maximum(1.0, totals.sum(axis=0) / max(n, 1))
+    norm = 1 - B + B * totals / avg
+    scale = np.array([FIELD_WEIGHTS[f] for f in FIELDS])
+    value = weight * scale[field] / norm[doc, field]
+    # Group by term, services ascending within it: a stable sort of the term numbers (entries
+    # are already in service order), a radix sort when they fit 16 bits.
+    order = np.argsort(term.astype(np.uint16 if n_terms <= 1 << 16 else np.int64), kind="stable")
+    sorted_keys = term[order] * n + doc[order]
+    new = np.ones(len(sorted_keys), dtype=bool)
+    new[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    keys = sorted_keys[new]
+    pseudo = np.bincount(np.cumsum(new) - 1, weights=value[order])
+    post_term = keys // n
+    df = np.bincount(post_term, minlength=n_terms)
+    idf_of = np.log(1 + (n - df + 0.5) / (df + 0.5))
+    contribs = idf_of[post_term] * pseudo * (K1 + 1) / (K1 + pseudo)
+    start = np.concatenate([[0], np.cumsum(df)])
+    idf = dict(zip(names, idf_of.tolist(), strict=True))
+
+    n_words = np.bincount(
+        np.repeat(np.arange(len(corpus.lengths)), corpus.lengths),
+        weights=s_words[tok],
+        minlength=len(corpus.lengths),
+    )
+    phrases = _phrases(corpus, names, idf_of, text[whole], term[whole], n_words)
+    docs = (keys % n).astype(np.int32)
+    return Index(
+        idf, term_id, start, docs, keys, contribs, phrases, corpus, names, first, s_count, terms_of
+    )
+
+
+def _phrases(
+    corpus: Corpus,
+    names: list[str],
+    idf: np.ndarray,
+    text: np.ndarray,
+    term: np.ndarray,
+    n_words: np.ndarray,
+) -> dict[str, list[Phrase]]:
+    """Names and keywords of two or more words, keyed by their rarest term; those made
+    mostly of stop words ("vem kan jag prata med") by their first word, matched verbatim.
+
+    `text` and `term`: every whole word's term, by text, in the order written.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-# Per service, per field: term -> weighted count. Plain dicts: Counter's `+=` on a new key
-# goes through a Python-level __missing__, which dominated the build at 10,000 services.
-FieldCounts = dict[str, dict[str, float]]
-# A name or keyword of two or more words: (doc, field, text, its terms, its folded words).
-Source = tuple[int, str, str, list[tuple[str, float, str]], list[str]]
-
-
-def _collect(
-    cards: Sequence[ServiceCard], vocab: Vocabulary
-) -> tuple[list[FieldCounts], list[dict[str, str]], list[Source]]:
-    tf: list[FieldCounts] = []
-    display: list[dict[str, str]] = []
-    sources: list[Source] = []
-    for doc, card in enumerate(cards):
-        per_field: FieldCounts = {}
-        shown: dict[str, str] = {}
-        for field, texts in card_fields(card).items():
-            counts: dict[str, float] = {}
-            for text in texts:
-                found = content_terms(text, vocab)
-                weighted = found
-                if field == "keywords" and _is_multiword(found):  # short: scale a copy
-                    weighted = [(t, w * KEYWORD_PART, s) for t, w, s in found]
-                for term, weight, surface in weighted:
-                    if term in counts:
-                        counts[term] += weight
-                    else:  # new to this field; `shown` keeps the first field's written form
-                        counts[term] = weight
-                        shown.setdefault(term, surface)
-                if field in ("keywords", "name"):
-                    folded = words(text)
-                    if len(folded) >= 2:  # kept with its terms: _phrases needs both again
-                        sources.append((doc, field, text, found, folded))
-            per_field[field] = counts
-        tf.append(per_field)
-        display.append(shown)
-    return tf, display, sources
-
-
-def _postings(
-    tf: list[FieldCounts], display: list[dict[str, str]], places: list[frozenset[str] | None]
-) -> tuple[dict[str | None, Shard], dict[str, float]]:
-    n = len(tf)
-    totals = [{f: sum(counts.values()) for f, counts in d.items()} for d in tf]
-    avg = {f: max(1.0, sum(t[f] for t in totals) / max(n, 1)) for f in FIELD_WEIGHTS}
-    # A service's display map has every term it holds, once: count them in C.
-    df = Counter(chain.from_iterable(display))
-    idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-    scores = [_contributions(d, total, avg, idf) for d, total in zip(tf, totals, strict=True)]
-    members: dict[str | None, list[int]] = {}  # per shard, its services in order
-    for doc, served in enumerate(places):
-        for place in served or (None,):
-            members.setdefault(place, []).append(doc)
-    shards: dict[str | None, Shard] = {}
-    new_array = partial(array, "d")
-    for place, docs in members.items():  # one shard at a time: its lists stay small
-        docs_of: defaultdict[str, list[int]] = defaultdict(list)
-        # Filled while this service's contributions are fresh in the cache; converting lists
-        # afterwards would revisit every float object all over the heap.
-        contribs_of: defaultdict[str, array] = defaultdict(new_array)
-        for doc in docs:
-            for term, contrib in scores[doc].items():
-                docs_of[term].append(doc)
-                contribs_of[term].append(contrib)
-        shards[place] = {t: (tuple(ds), contribs_of[t]) for t, ds in docs_of.items()}
-    return shards, idf
-
-
-def _contributions(
-    per_field: FieldCounts, total: dict[str, float], avg: dict[str, float], idf: dict[str, float]
-) -> dict[str, float]:
-    """One service's BM25F contribution per term: fields weighted, length-normalised, idf."""
-    pseudo: dict[str, float] = {}
-    for field, counts in per_field.items():
-        scale = FIELD_WEIGHTS[field]
-        norm = 1 - B + B * total[field] / avg[field]
-        scaled = {term: scale * count / norm for term, count in counts.items()}
-        # Most terms are in one field only: sum the few shared ones, add the rest in C.
-        summed = {t: pseudo[t] + scaled[t] for t in scaled.keys() & pseudo.keys()}
-        pseudo.update(scaled)
-        pseudo.update(summed)
-    k1_plus_1 = K1 + 1
-    return {term: idf[term] * t * k1_plus_1 / (K1 + t) for term, t in pseudo.items()}
-
-
-def _is_multiword(found: list[tuple[str, float, str]]) -> bool:
-    return len({t for t, w, _ in found if w == 1.0 and not t.startswith("^")}) >= 2
-
-
-def _phrases(sources: list[Source], idf: dict[str, float]) -> dict[str, list[Phrase]]:
-    """Multiword keywords by their rarest term; mostly-stop-word ones by their first word."""
-    out: dict[str, list[Phrase]] = defaultdict(list)
-    top = max(idf.values(), default=1.0)
-    for doc, field, text, found, folded in sources:
-        share = FIELD_WEIGHTS[field] / FIELD_WEIGHTS["keywords"]
-        terms = tuple(dict.fromkeys(t for t, w, _ in found if w == 1.0))
-        if len(terms) >= 2:
-            bonus = PHRASE_BOOST * share * sum(idf.get(t, 0.0) for t in terms)
-            rarest = max(terms, key=lambda t: idf.get(t, 0.0))
-            out[rarest].append(Phrase(doc, terms, text.strip(), bonus))
-            continue
-        every = tuple(stem(w) for w in folded)
-        if len(every) >= 3:  # "vem kan jag prata med": only the whole says what it means
-            bonus = PHRASE_BOOST * share * len(every) * top / 4
-            out[VERBATIM + every[0]].append(Phrase(doc, every, text.strip(), bonus, True))
-    return dict(out)
+    out: dict[str, list[Phrase]] = {}
+    sources = (corpus.field_of <= FIELDS.index("keywords")) & (n_words >= 2)
+    keep = sources[text]
+    text, term = text[keep], term[keep]
+    # Each source's distinct terms in the order they first appear.
+    n_terms = len(names)
+    pairs, at = np.unique(text * n_terms + term, return_index=True)
+    pairs = pairs[np.argsort(at, kind="stable")]
+    p_text, p_term = pairs // n_terms, pairs % n_terms
+    counts = np.bincount(p_text, minlength=len(corpus.lengths))
+    sums = np.bincount(p_text, weights=idf[p_term], minlength=len(corpus.lengths))
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    terms = [names[t] for t in p_term.tolist()]
+    idfs = idf[p_term].tolist()
+    # Texts are consecutive in p_text, so a source's terms are terms[starts[t]:ends[t]].
+    share = {f: FIELD_WEIGHTS[f] / FIELD_WEIGHTS["keywords"] for f in FIELDS}
+    phrased = np.flatnonzero(sources & (counts >= 2)).tolist()
+    for t in phrased:
+        lo, hi = int(starts[t]), int(ends[t])
+        field = FIELDS[corpus.field_of[t]]
+        bonus = PHRASE_BOOST * share[field] * float(sums[t])
+        rarest = lo + max(range(hi - lo), key=lambda i: idfs[lo + i])  # the first on ties
+        phrase = Phrase(int(corpus.doc_of[t]), tuple(terms[lo:hi]), corpus.texts[t].strip(), bonus)
+        out.setdefault(terms[rarest], []).append(phrase)
+    top = float(idf.max()) if len(idf) else 1.0
+    for t in np.flatnonzero(sources & (counts < 2) & (n_words >= 3)).tolist():
+        field = FIELDS[corpus.field_of[t]]
+        every = tuple(stem(w) for w in words(corpus.texts[t]))
+        bonus = PHRASE_BOOST * share[field] * len(every) * top / 4
+        phrase = Phrase(int(corpus.doc_of[t]), every, corpus.texts[t].strip(), bonus, True)
+        out.setdefault(VERBATIM + every[0], []).append(phrase)
+    return out

@@ -10,7 +10,6 @@ urgent, and offers the coordinator when nothing is a confident match.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -22,7 +21,7 @@ import numpy as np
 from directory.encoder import Encoder
 from directory.facts import detect_language, extract_age
 from directory.hits import MIN_RESULTS, HitList
-from directory.inverted import VERBATIM, Index, build_index, card_fields, served_places
+from directory.inverted import VERBATIM, Corpus, Index, build_index, served_places
 from directory.matching import MatchResult, MunicipalitySource, Query, ServiceCard
 from directory.query import QueryTerms, analyse
 from directory.ranking import Candidate, RankingModel
@@ -154,13 +153,13 @@ class Matcher:
             for doc, card in enumerate(cards):
                 if (vector := vectors.get(card.id)) is not None:
                     matrix[doc] = vector
-        texts = (t for c in cards for ts in card_fields(c).values() for t in ts)
-        vocab = Vocabulary(w for t in texts for w in words(t))
+        corpus = Corpus(cards)  # every field text tokenised once, for the vocabulary and index
+        vocab = Vocabulary(corpus.words())
         table = SynonymTable(synonyms, vocab)
         vocab.add(table.words())
         return cls(
             cards,
-            build_index(cards, vocab),
+            build_index(corpus, vocab),
             vocab=vocab,
             synonyms=table,
             resolver=resolver,
@@ -196,7 +195,10 @@ class Matcher:
         )
 
     def match(self, query: Query, *, limit: int = 5) -> MatchResult:
-        r = self.read(query)
+        return self.answer(self.read(query), limit=limit)
+
+    def answer(self, r: Reading, *, limit: int = 5) -> MatchResult:
+        """Rank the services for a question already read (once: phrases found are noted)."""
         limit = max(limit, MIN_RESULTS)
         if self.ranking is None:
             lexical = self._ranked(r.terms, place=r.place, age=r.age, limit=limit + 1)
@@ -250,31 +252,29 @@ class Matcher:
         self, q: QueryTerms, *, place: str, age: int | None, limit: int
     ) -> list[tuple[int, float]]:
         """The best `limit` services that fit, with their raw scores, best first."""
-        return self._top(self._scores(q, place=place, age=age), limit)
+        return self._top(self._scores(q, self._eligible(place=place, age=age)), limit)
 
     @staticmethod
-    def _top(scores: dict[int, float], limit: int) -> list[tuple[int, float]]:
-        best = heapq.nlargest(limit, ((raw, doc) for doc, raw in scores.items()))
-        return [(doc, raw) for raw, doc in best]
+    def _top(raw: np.ndarray, limit: int) -> list[tuple[int, float]]:
+        """The `limit` best scored services, best first; ties to the later service."""
+        docs = np.flatnonzero(raw > 0)
+        if docs.size > limit:  # keep every service tied with the last place, then sort few
+            cut = docs.size - limit
+            docs = docs[raw[docs] >= np.partition(raw[docs], cut)[cut]]
+        order = np.lexsort((-docs, -raw[docs]))[:limit]
+        return [(int(d), float(raw[d])) for d in docs[order]]
 
-    def _scores(self, q: QueryTerms, *, place: str, age: int | None) -> dict[int, float]:
-        """doc -> raw BM25F score (with phrase bonuses) of every service that fits."""
-        acc: dict[int, float] = defaultdict(float)
-        for shard in self.index.candidates(place):
-            for term, weight in q.weights.items():
-                postings = shard.get(term)
-                if postings is not None:
-                    for doc, contrib in zip(*postings, strict=True):
-                        acc[doc] += weight * contrib
+    def _scores(self, q: QueryTerms, eligible: np.ndarray) -> np.ndarray:
+        """Raw BM25F score (with phrase bonuses) of every service; 0 where it does not fit."""
+        acc = self.index.scores(q.weights)
         phrases = self.index.phrases
-        keys = [*q.weights, *{VERBATIM + s for s in q.stems}]
-        for key in keys:
+        for key in [*q.weights, *{VERBATIM + s for s in q.stems}]:
             for phrase in phrases.get(key, ()):
-                if phrase.found_in(q) and self.fits(phrase.doc, place=place, age=age):
+                if eligible[phrase.doc] and phrase.found_in(q):  # most serve elsewhere
                     acc[phrase.doc] += phrase.bonus
                     q.phrases.setdefault(phrase.doc, []).append(phrase.label)
-        fits = self.fits
-        return {doc: raw for doc, raw in acc.items() if fits(doc, place=place, age=age)}
+        acc[~eligible] = 0.0
+        return acc
 
     def candidates(self, r: Reading) -> list[Candidate]:
         """The services worth fusing: the best few by words and the best few by meaning,
@@ -282,10 +282,11 @@ class Matcher:
         assert self.encoder is not None and self.vectors is not None
         text, q, place, age, triage = r.text, r.terms, r.place, r.age, r.urgency.level
         pool = CANDIDATES
-        lex_raw = self._scores(q, place=place, age=age)
+        eligible = self._eligible(place=place, age=age)  # one decision for both rankings
+        lex_raw = self._scores(q, eligible)
         lexical = self._top(lex_raw, pool)  # ranks past the pool weigh ~0 (1 / (1 + rank))
         lex_rank = {doc: rank for rank, (doc, _) in enumerate(lexical)}
-        docs = self._eligible(place=place, age=age)
+        docs = np.flatnonzero(eligible)
         dense_rank: dict[int, int] = {}
         cosine: dict[int, float] = {}
         if docs.size:
@@ -306,7 +307,7 @@ class Matcher:
         return [
             Candidate(
                 doc=doc,
-                lexical=self.score(lex_raw.get(doc, 0.0)) / 100.0,
+                lexical=self.score(float(lex_raw[doc])) / 100.0,
                 lexical_rank=lex_rank.get(doc),
                 dense_gap=cosine.get(doc, 0.0) - best_cosine,
                 dense_rank=dense_rank.get(doc),
@@ -320,20 +321,22 @@ class Matcher:
         ]
 
     def _eligible(self, *, place: str, age: int | None) -> np.ndarray:
-        """Docs serving this place (and age, when known), as an index array."""
+        """Which services serve this (folded) municipality and age, as a mask over docs."""
+        mask = self.national.copy()
         served = self.by_served.get(place)
-        local = served if served is not None else np.zeros(0, dtype=np.int64)
-        docs = np.concatenate([local, np.flatnonzero(self.national)])
+        if served is not None:
+            mask[served] = True
         if age is not None:
-            docs = docs[(self.min_age[docs] <= age) & (age <= self.max_age[docs])]
-        return docs
+            mask &= (self.min_age <= age) & (age <= self.max_age)
+        return mask
 
     def reason_words(self, doc: int, q: QueryTerms, *, top: int = 3) -> list[str]:
         """The service's own keywords and words that matched best, for the hit's reason."""
-        contribution = self.index.contribution
-        scored = sorted(
-            ((w * contribution(t, doc), t) for t, w in q.weights.items()), reverse=True
-        )
-        shown = [self.index.display[doc].get(t, t) for c, t in scored if c > 0]
+        terms = list(q.weights)
+        weights = np.array([q.weights[t] for t in terms])
+        matched = weights * self.index.contributions(terms, doc)
+        scored = sorted(zip(matched.tolist(), terms, strict=True), reverse=True)
+        written = self.index.written(doc, {t for c, t in scored if c > 0})
+        shown = [written.get(t, t) for c, t in scored if c > 0]
         found = [*q.phrases.get(doc, ()), *shown]
         return list(dict.fromkeys(s if s.isupper() else s.lower() for s in found))[:top]
