@@ -2,7 +2,9 @@
 
 It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` the way api.twilio.com does
 (201 with the message resource JSON), records every accepted message, and can be told to
-fail the next N requests with a 5xx/429 or a Twilio error body.
+fail the next N requests with a 5xx/429 or a Twilio error body, or to accept the next N
+messages but hold the answer back (the client times out; Twilio has the message all the same).
+`GET` on the same path lists the accepted messages newest first, filtered by To and From.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import asyncio
 import base64
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -29,6 +33,8 @@ class SentSms:
     from_: str | None
     messaging_service_sid: str | None
     status_callback: str | None
+    created: datetime = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    status: str = "queued"  # what a lookup (GET) reports; a test may set "failed"
 
 
 @dataclass
@@ -41,11 +47,25 @@ class FakeTwilio:
     _runner: web.AppRunner | None = None
     url: str = ""
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    # Twilio's clock for date_created (a test's FakeClock); a fixed instant when unset.
+    clock: Callable[[], datetime] | None = None
+    lookups: int = 0  # GET requests (message lists)
+    _late: int = 0
+    _answer: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fail_next(self, n: int, *, status: int = 500, code: int | None = None) -> None:
         """The next n requests fail with this HTTP status (and Twilio error code)."""
         body = {"code": code or 20500, "message": "fake failure", "status": status}
         self._failures += [(status, body)] * n
+
+    def answer_late(self, n: int) -> None:
+        """Accept the next n messages at once but answer only after `release()`."""
+        self._late += n
+        self._answer.clear()
+
+    def release(self) -> None:
+        """Send the held-back answers (to a client that has long given up)."""
+        self._answer.set()
 
     async def wait_for(self, count: int, *, timeout: float = 10) -> None:
         """Until `count` messages were accepted (an event, not a sleep loop)."""
@@ -65,6 +85,7 @@ class FakeTwilio:
     async def start(self) -> FakeTwilio:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
+        app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", self._list)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -74,6 +95,7 @@ class FakeTwilio:
         return self
 
     async def stop(self) -> None:
+        self.release()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -96,28 +118,56 @@ class FakeTwilio:
         if "From" not in form and "MessagingServiceSid" not in form:
             error = {"code": 21603, "message": "A 'From' phone number is required.", "status": 400}
             return web.json_response(error, status=400)
-        return web.json_response(self._record(form), status=201)
+        resource = self._resource(self._record(form))
+        if self._late:
+            self._late -= 1
+            await self._answer.wait()  # accepted; the answer comes after the client's timeout
+        return web.json_response(resource, status=201)
 
-    def _record(self, form: Any) -> dict[str, Any]:
-        sid = "SM" + uuid.uuid4().hex
+    async def _list(self, request: web.Request) -> web.Response:
+        """Messages newest first, as api.twilio.com lists them (To and From filters)."""
+        self.requests += 1
+        self.lookups += 1
+        if not self._authorised(request) or request.match_info["sid"] != self.account_sid:
+            return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
+        to, from_ = request.query.get("To"), request.query.get("From")
+        size = int(request.query.get("PageSize", "50"))
+        found = [
+            self._resource(m)
+            for m in reversed(self.sent)
+            if (to is None or m.to == to) and (from_ is None or m.from_ == from_)
+        ][:size]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        return web.json_response(
+            {"messages": found, "first_page_uri": uri, "next_page_uri": None, "page": 0,
+             "page_size": size, "previous_page_uri": None, "start": 0, "uri": uri}
+        )  # fmt: skip
+
+    def _record(self, form: Any) -> SentSms:
         sms = SentSms(
-            sid=sid,
+            sid="SM" + uuid.uuid4().hex,
             to=str(form["To"]),
             body=str(form["Body"]),
             from_=form.get("From"),
             messaging_service_sid=form.get("MessagingServiceSid"),
             status_callback=form.get("StatusCallback"),
         )
+        if self.clock is not None:
+            sms.created = self.clock().astimezone(UTC)
         self.sent.append(sms)
         self._arrived.set()
-        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"
+        return sms
+
+    def _resource(self, sms: SentSms) -> dict[str, Any]:
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sms.sid}.json"
+        created = format_datetime(sms.created, usegmt=True)
         return {
             "account_sid": self.account_sid,
             "api_version": "2010-04-01",
             "body": sms.body,
-            "date_created": "Mon, 23 Nov 2026 10:00:00 +0000",
+            "date_created": created,
             "date_sent": None,
-            "date_updated": "Mon, 23 Nov 2026 10:00:00 +0000",
+            "date_updated": created,
             "direction": "outbound-api",
             "error_code": None,
             "error_message": None,
@@ -127,8 +177,8 @@ class FakeTwilio:
             "num_segments": str(segments(sms.body)),
             "price": None,
             "price_unit": "USD",
-            "sid": sid,
-            "status": "queued",
+            "sid": sms.sid,
+            "status": sms.status,
             "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
             "to": sms.to,
             "uri": uri,

@@ -87,8 +87,7 @@ async def add_message(
     external_id: str | None = None,
     meta: dict[str, Any] | None = None,
 ) -> ConversationMessage:
-    """Store one message, redacted and numbered; the caller commits."""
-    conversation.last_seq += 1
+    """Store one message, redacted; it is numbered when flushed (see bot.core.models)."""
     conversation.last_message_at = at
     conversation.updated_at = at
     message = ConversationMessage(
@@ -97,7 +96,6 @@ async def add_message(
         text=redact(text[:MAX_STORED_CHARS]),
         external_id=external_id,
         created_at=at,
-        seq=conversation.last_seq,
         meta=meta or {},
     )
     session.add(conversation)

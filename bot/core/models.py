@@ -10,7 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Connection, Text, UniqueConstraint, event, update
+from sqlalchemy.orm import Mapper, object_session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, SQLModel
 
 from bot.core.dto import Channel
@@ -43,13 +46,17 @@ class Conversation(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     last_message_at: datetime = Field(index=True)
-    # Counter for ConversationMessage.seq: orders messages stored within the same instant.
+    # Counter for ConversationMessage.seq, taken atomically as messages are inserted.
     last_seq: int = Field(default=0)
 
 
 class ConversationMessage(SQLModel, table=True):
     __tablename__ = "conversation_message"
-    __table_args__ = (UniqueConstraint("conversation_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "external_id"),
+        # One message per position: two writers can never share a seq (see _number_message).
+        UniqueConstraint("conversation_id", "seq", name="uq_conversation_message_seq"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     conversation_id: str = Field(foreign_key="conversation.id", index=True, ondelete="CASCADE")
@@ -58,7 +65,41 @@ class ConversationMessage(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     external_id: str | None = Field(default=None, max_length=128)  # channel's id, dedup
     created_at: datetime = Field(index=True)
-    # Position in the conversation (see bot.core.conversations.add_message); ties on created_at.
+    # Position in the conversation, from 1; ties on created_at. 0 until inserted: the number
+    # is taken from the conversation's counter by _number_message below.
     seq: int = Field(default=0)
     # What a bot reply carried besides text: buttons, services, urgent (replays, web history).
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+@event.listens_for(ConversationMessage, "before_insert")
+def _number_message(_mapper: Mapper[Any], connection: Connection, message: Any) -> None:
+    """Give a new message the conversation's next seq, atomically, in the inserting flush.
+
+    One UPDATE ... RETURNING (SQLite >= 3.35, PostgreSQL) increments the counter on the row
+    itself, which then stays locked (PostgreSQL) or under the write lock (SQLite) until the
+    commit: concurrent writers in any process each get their own number, and the unique
+    (conversation_id, seq) makes a slip an error instead of a silent duplicate. Taken at
+    flush, when the turn's other writes go out, rather than when the message is added: the
+    row is not locked earlier than before, and an in-memory SQLite engine (its sessions share
+    one connection) cannot lose the increment to another session's rollback mid-turn.
+    """
+    if message.seq:
+        return  # numbered by the caller (imports, migrations)
+    table = Conversation.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(table.c.id == message.conversation_id)
+        .values(last_seq=table.c.last_seq + 1)
+        .returning(table.c.last_seq)
+    )
+    message.seq = int(connection.execute(statement).scalar_one())
+    # The session's copy of the conversation learns the number as already stored.
+    session = object_session(message)
+    if session is None:
+        return
+    stored = session.identity_map.get(identity_key(Conversation, message.conversation_id))
+    made_now = (c for c in session.new if isinstance(c, Conversation))  # flushed with it
+    conversation = stored or next((c for c in made_now if c.id == message.conversation_id), None)
+    if conversation is not None:
+        set_committed_value(conversation, "last_seq", message.seq)

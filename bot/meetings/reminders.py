@@ -4,9 +4,11 @@ Each `run_once` claims a batch of due rows (a committed lease), sends them, and 
 results in small groups (whatever finished within GROUP_SECONDS), so a crash loses only the
 rows in flight: their lease expires and another worker (or the restarted one) claims them
 again, and a late result of the dead worker is refused by the claim token (sending is
-idempotent per row id and claim). The one window left is "Twilio accepted, we died before
-the group committed": Twilio's Messages API has no idempotency key, so those messages would
-go out twice. It lasts at most GROUP_SECONDS plus one commit.
+idempotent per row id and claim). Twilio's Messages API has no idempotency key, so an attempt
+that may have been accepted without our hearing (a timeout, a dropped connection, a 5xx, or a
+lease that ran out: the worker died before recording) is marked unconfirmed, and the next
+attempt first asks Twilio for the message (TwilioSms.find_sent) and sends only if it is not
+there.
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.sms.sender import SmsSendError
 from bot.sms.sms_models import OutboundSms, OutboundStatus, SmsDelivery
-from bot.sms.sms_queue import as_utc, claim_due, find_by_sid, finish_many, opted_out_among
+from bot.sms.sms_queue import (
+    as_utc,
+    claim_due,
+    find_by_sid,
+    finish_many,
+    is_unconfirmed,
+    opted_out_among,
+    unconfirmed,
+    unrecorded_sid,
+)
 
 log = logging.getLogger(__name__)
 GROUP_SECONDS = 0.05  # results are committed at least this often while a batch is sending
@@ -38,6 +49,12 @@ Outcome = tuple[OutboundSms, dict[str, object]]
 
 class SmsTransport(Protocol):
     async def send_text(self, to: str, body: str) -> str: ...
+
+    async def find_sent(self, to: str, body: str, *, since: datetime) -> list[str]: ...
+
+
+# Twilio's clock against ours, when asking for messages created since a row was due.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -103,16 +120,34 @@ class ReminderWorker:
             return row, {"status": OutboundStatus.opted_out}
         async with self._slots:
             try:
-                sid = await self.sender.send_text(row.to_phone, row.body)
-            except SmsSendError as exc:
-                return row, self._failure(row, reason=exc.reason, retryable=exc.retryable)
+                sid = await self._already_sent(row) if is_unconfirmed(row.last_error) else None
+            except SmsSendError as exc:  # no answer: still unknown, so not sent now either
+                return row, self._failure(row, error=exc, unknown=True)
+            if sid is not None:
+                log.info("sms %s was accepted by an earlier attempt; not sent again", row.id)
+            else:
+                try:
+                    sid = await self.sender.send_text(row.to_phone, row.body)
+                except SmsSendError as exc:
+                    return row, self._failure(row, error=exc, unknown=exc.maybe_sent)
         sent_at = as_utc(self.clock())
         return row, {"status": OutboundStatus.sent, "twilio_sid": sid, "sent_at": sent_at,
                      "last_error": None}  # fmt: skip
 
-    def _failure(self, row: OutboundSms, *, reason: str, retryable: bool) -> dict[str, object]:
-        log.warning("sms %s attempt %d failed: %s", row.id, row.attempts, reason)
-        if retryable and row.attempts < self.retry.max_attempts:
+    async def _already_sent(self, row: OutboundSms) -> str | None:
+        """The SID of this row's message if an earlier attempt got it to Twilio."""
+        since = as_utc(row.due_at) - CLOCK_SKEW  # it can never have gone before it was due
+        found = await self.sender.find_sent(row.to_phone, row.body, since=since)
+        async with self.sessions() as session:
+            return await unrecorded_sid(session=session, sids=found)
+
+    def _failure(
+        self, row: OutboundSms, *, error: SmsSendError, unknown: bool
+    ) -> dict[str, object]:
+        """Retry later or give up; `unknown`: the message may be at Twilio (look first)."""
+        log.warning("sms %s attempt %d failed: %s", row.id, row.attempts, error.reason)
+        reason = unconfirmed(error.reason) if unknown else error.reason
+        if error.retryable and row.attempts < self.retry.max_attempts:
             retry_at = as_utc(self.clock()) + self.retry.delay(row.attempts)
             return {"status": OutboundStatus.pending, "next_attempt_at": retry_at,
                     "last_error": reason}  # fmt: skip

@@ -1,7 +1,9 @@
 """Outbound SMS through the real twilio client (REST API, async HTTP client).
 
-`TwilioSms.send_text` makes one attempt and classifies failures as retryable or not; the
-durable retry with backoff lives in the queue (bot.meetings.reminders), so a restart loses nothing.
+`TwilioSms.send_text` makes one attempt and classifies failures as retryable or not, and as
+possibly sent (Twilio may have accepted it without our hearing); `find_sent` asks Twilio whether
+such a message exists. The durable retry with backoff lives in the queue (bot.meetings.reminders),
+so a restart loses nothing.
 `render_sms` turns a Reply's buttons into numbered choices, since SMS has no buttons.
 """
 
@@ -11,6 +13,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -32,6 +35,11 @@ MAX_SEGMENTS = 3
 # Twilio error codes that will not succeed on retry (invalid/unreachable/unsubscribed number).
 # https://www.twilio.com/docs/api/errors
 PERMANENT_ERRORS = frozenset({21211, 21214, 21408, 21610, 21612, 21614})
+# Failures before the request reached Twilio: nothing can have been sent.
+NOT_CONNECTED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+# Twilio statuses of a message that will never reach the phone: it does not count as sent.
+NOT_DELIVERING = frozenset({"failed", "undelivered", "canceled"})
+LOOKUP_LIMIT = 100  # newest messages to one number read by find_sent
 
 
 class SmsOptedOut(Exception):
@@ -39,9 +47,16 @@ class SmsOptedOut(Exception):
 
 
 class SmsSendError(Exception):
-    def __init__(self, reason: str, *, retryable: bool, code: int | None = None) -> None:
+    """One attempt failed. `maybe_sent`: the request may have reached Twilio, which may have
+    accepted the message (a timeout, a dropped connection, a 5xx), so before sending it
+    again the queue asks Twilio whether it exists (TwilioSms.find_sent)."""
+
+    def __init__(
+        self, reason: str, *, retryable: bool, code: int | None = None, maybe_sent: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason, self.retryable, self.code = reason, retryable, code
+        self.maybe_sent = maybe_sent
 
 
 def number_choices(numbers: list[int]) -> str:
@@ -131,6 +146,17 @@ class QueuedSmsSender:
         self._wake()
 
 
+def _rest_error(exc: TwilioRestException, *, doing: str) -> SmsSendError:
+    retryable = exc.status >= 500 or exc.status == 429
+    retryable = retryable and exc.code not in PERMANENT_ERRORS
+    return SmsSendError(
+        f"{doing} {exc.status}/{exc.code}",
+        retryable=retryable,
+        code=exc.code,
+        maybe_sent=exc.status >= 500,  # Twilio's side failed: perhaps after accepting it
+    )
+
+
 class AiohttpClient(AsyncHttpClient):
     """twilio's async transport over one pooled aiohttp session.
 
@@ -208,14 +234,39 @@ class TwilioSms:
         try:
             message = await self._client.messages.create_async(to=to, body=body, **options)
         except TwilioRestException as exc:
-            retryable = exc.status >= 500 or exc.status == 429
-            retryable = retryable and exc.code not in PERMANENT_ERRORS
-            raise SmsSendError(
-                f"twilio {exc.status}/{exc.code}", retryable=retryable, code=exc.code
-            ) from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise _rest_error(exc, doing="twilio") from None
+        except NOT_CONNECTED as exc:  # the request never left: nothing can have been sent
             raise SmsSendError(type(exc).__name__, retryable=True) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise SmsSendError(type(exc).__name__, retryable=True, maybe_sent=True) from None
         return str(message.sid)
+
+    async def find_sent(self, to: str, body: str, *, since: datetime) -> list[str]:
+        """SIDs of messages Twilio holds to `to` with exactly this body, created at or after
+        `since` and not failed, newest first: did an unanswered attempt get through?
+
+        Twilio's Messages API has no idempotency key, so this is how a resend after a timeout
+        avoids a second SMS. The newest LOOKUP_LIMIT messages to the number are read, queued
+        ones included (a date filter on the API would leave out those not yet sent).
+        """
+        options: dict[str, str] = {}
+        if self._config.from_number and not self._config.messaging_service_sid:
+            options["from_"] = self._config.from_number
+        try:
+            found = await self._client.messages.list_async(to=to, limit=LOOKUP_LIMIT, **options)
+        except TwilioRestException as exc:
+            raise _rest_error(exc, doing="twilio lookup") from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise SmsSendError(f"lookup {type(exc).__name__}", retryable=True) from None
+        return [
+            str(message.sid)
+            for message in found
+            if message.body == body
+            and message.direction == "outbound-api"
+            and message.status not in NOT_DELIVERING
+            and message.date_created is not None
+            and message.date_created >= since
+        ]
 
     async def close(self) -> None:
         close = getattr(self._http, "close", None)

@@ -4,6 +4,7 @@ Claiming is one UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) ... R
 on PostgreSQL concurrent workers skip each other's rows instead of waiting or double
 claiming; on SQLite the clause is dropped and the single writer lock makes it atomic.
 A claim is a lease: rows of a worker that died are claimable again once it expires.
+An attempt that may have reached Twilio unanswered is marked UNCONFIRMED in last_error.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, or_, update
+from sqlalchemy import and_, bindparam, case, delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +28,18 @@ from bot.sms.sms_models import (
 )
 
 ACTIVE = (OutboundStatus.pending, OutboundStatus.claimed)
+# last_error of a row whose last attempt may have reached Twilio (a timeout, a worker that died
+# holding it): before it is sent again, Twilio is asked whether the message exists.
+UNCONFIRMED = "unconfirmed: "
+
+
+def unconfirmed(reason: str) -> str:
+    """The last_error of an attempt that may have been sent (fits the column)."""
+    return (UNCONFIRMED + reason)[:200]
+
+
+def is_unconfirmed(last_error: str | None) -> bool:
+    return bool(last_error) and str(last_error).startswith(UNCONFIRMED)
 
 
 def as_utc(at: datetime) -> datetime:
@@ -77,7 +90,11 @@ async def retract(*, session: AsyncSession, meeting_id: str, now: datetime) -> i
 async def claim_due(
     *, session: AsyncSession, worker_id: str, now: datetime, limit: int, lease: timedelta
 ) -> list[OutboundSms]:
-    """Atomically take up to `limit` due rows (or rows whose lease ran out); caller commits."""
+    """Atomically take up to `limit` due rows (or rows whose lease ran out); caller commits.
+
+    A row whose lease ran out may have been sent by the worker that held it (it died, or hung,
+    after Twilio accepted): it is marked unconfirmed, so it is looked up before it is sent.
+    """
     now = as_utc(now)
     due = or_(
         and_(OutboundSms.status == OutboundStatus.pending, OutboundSms.next_attempt_at <= now),
@@ -100,6 +117,11 @@ async def claim_due(
             lease_until=now + lease,
             attempts=OutboundSms.attempts + 1,
             updated_at=now,
+            # SET reads the row as it was: claimed before means the lease ran out.
+            last_error=case(
+                (OutboundSms.status == OutboundStatus.claimed, unconfirmed("lease expired")),
+                else_=OutboundSms.last_error,
+            ),
         )
         .returning(OutboundSms)
         .execution_options(synchronize_session=False)
@@ -151,6 +173,16 @@ async def finish_many(
     ]
     result = await session.exec(statement, params=params)  # type: ignore[call-overload]
     return int(result.rowcount or 0)
+
+
+async def unrecorded_sid(*, session: AsyncSession, sids: list[str]) -> str | None:
+    """The first of these Twilio SIDs that no queued SMS has recorded yet (an identical
+    message to the same number, such as a second reminder, keeps its own)."""
+    if not sids:
+        return None
+    query = select(OutboundSms.twilio_sid).where(col(OutboundSms.twilio_sid).in_(sids))
+    recorded = set((await session.exec(query)).all())
+    return next((sid for sid in sids if sid not in recorded), None)
 
 
 async def find_by_sid(*, session: AsyncSession, sid: str) -> OutboundSms | None:
