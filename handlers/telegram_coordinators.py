@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases import case_relay, cases
-from bot.cases.case_actions import run_action
+from bot.cases.case_actions import CaseClosed, run_action
 from bot.cases.case_models import SupportCase
 from bot.cases.handoff import DeliveryError
 from bot.cases.office_hours import office_hours_for
@@ -49,6 +49,10 @@ FORGOTTEN = (
     "Föräldern i ärende {case} har raderat sina uppgifter. Ta bort ärendets meddelanden här."
 )
 UNDELIVERED = "Svaret sparades men nådde inte föräldern (avstängda meddelanden eller ett fel)."
+CLOSED = (
+    "Ärende {case} är avslutat, så svaret skickades inte till föräldern. Ärendet öppnas "
+    "igen när föräldern skriver."
+)
 
 
 def _clip(text: str) -> str:
@@ -193,6 +197,8 @@ async def _relay(
         )
     except DeliveryError:
         return UNDELIVERED
+    except CaseClosed:
+        return CLOSED.format(case=case.id[:8])
     return None
 
 

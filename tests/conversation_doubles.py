@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.models import Conversation, ConversationMessage
-from bot.core.ports import HandoffOpened
+from bot.core.ports import HandoffOpened, ParentRelayed
 from directory.matching import (
     Contact,
     Hit,
@@ -157,6 +157,7 @@ class RecordingHandoff:
     opened: list[tuple[str, str]] = field(default_factory=list)
     relayed: list[str] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)
+    answered: bool = False  # set by a test: the lots replied before the next parent message
 
     def consent_text(self, *, conversation: Conversation) -> str:
         return f"En lots i {conversation.municipality or 'din kommun'} får läsa samtalet."
@@ -169,8 +170,10 @@ class RecordingHandoff:
 
     async def parent_wrote(
         self, *, session: AsyncSession, conversation: Conversation, message: ConversationMessage
-    ) -> None:
+    ) -> ParentRelayed:
         self.relayed.append(message.text)
+        answered, self.answered = self.answered, False
+        return ParentRelayed(acknowledgement="Lotsen ser ditt meddelande.", answered=answered)
 
     async def forget(self, *, session: AsyncSession, conversation: Conversation) -> None:
         self.forgotten.append(conversation.id)

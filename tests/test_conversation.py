@@ -161,9 +161,10 @@ async def test_handoff_consent_yes_opens_case_then_messages_are_relayed(
     [ack] = await core.handle(msg("ja"))
     assert ack.text == "Tack! En lots hör av sig." and len(handoff.opened) == 1
     assert handoff.opened[0][1] == "En lots i din kommun får läsa samtalet."
-    assert await core.handle(msg("han vill inte gå till skolan i morgon")) == []
+    [seen] = await core.handle(msg("han vill inte gå till skolan i morgon"))
+    assert seen.text == "Lotsen ser ditt meddelande."
     assert handoff.relayed == ["han vill inte gå till skolan i morgon"]
-    urgent = await core.handle(msg("nu har han tagit tabletter"))
+    urgent = await core.handle(msg("nu har han tagit tabletter"))  # acknowledged once already
     assert len(urgent) == 1 and urgent[0].urgent
     assert (await conversation(sessions)).state == "with_coordinator"
 
@@ -276,7 +277,8 @@ async def test_cancelled_radera_returns_to_the_coordinator(core, handoff, sessio
     [kept] = await core.handle(msg("nej"))
     assert "inget raderades" in kept.text
     assert (await conversation(sessions)).state == "with_coordinator"
-    assert await core.handle(msg("hör ni av er snart")) == []
+    [seen] = await core.handle(msg("hör ni av er snart"))
+    assert seen.text == "Lotsen ser ditt meddelande." and handoff.relayed == ["hör ni av er snart"]
 
 
 async def test_a_lone_yes_without_a_question_is_answered_kindly(core) -> None:

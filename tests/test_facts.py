@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from directory.facts import detect_language, extract_age, fold
+from directory.facts import age_only, detect_language, extract_age, fold, language_evidence
+
+TODAY = date(2026, 11, 23)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +53,74 @@ def test_extract_age(text: str, expected: int) -> None:
 )
 def test_numbers_that_are_not_ages(text: str) -> None:
     assert extract_age(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hon är tre och ett halvt", 3),
+        ("han fyller åtta i mars", 8),
+        ("nej hon är femton inte fem", 15),
+        ("nej inte 5 utan 15", 15),
+        ("Vår tjej är precis fyllda 10", 10),
+        ("sorry, wrong age, she's 13", 13),
+        ("min son är tre år gammal", 3),
+        ("he is twelve", 12),
+        ("she turns eight in March", 8),
+        ("ÅLDER 14", 14),
+        ("född 2017", 9),
+        ("Han är född i mars 2015", 11),
+        ("född -17", 9),
+        ("born in 2019", 7),
+    ],
+)
+def test_ages_in_words_corrections_and_years_of_birth(text: str, expected: int) -> None:
+    assert extract_age(text, today=TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "vi är fyra i familjen",
+        "det är två saker jag undrar över",
+        "hon är en glad tjej",
+        "vi har bott här i tre år",
+        "det var tre år sedan",
+        "han har varit ledsen i två veckor",
+        "född 1980",  # a parent's year: not a child's age
+    ],
+)
+def test_words_that_are_not_ages(text: str) -> None:
+    assert extract_age(text, today=TODAY) is None
+
+
+def test_a_year_of_birth_needs_the_callers_clock() -> None:
+    assert extract_age("född 2017") is None
+    assert extract_age("född 2017", today=date(2030, 1, 1)) == 13
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hon är 7", 7),
+        ("hon är tre och ett halvt", 3),
+        ("nej fel av mig hon är 15!! inte 5. skrev för fort", 15),
+        ("Han är född 2017", 9),
+        ("min son 15", 15),
+        ("12 år", 12),
+        ("hon är 3 år och biter andra barn", None),  # a question with an age in it
+        ("han är 15 och mår dåligt", None),
+        ("vad kostar det", None),
+    ],
+)
+def test_age_only(text: str, expected: int | None) -> None:
+    assert age_only(text, today=TODAY) == expected
+
+
+def test_language_evidence_is_none_on_a_tie() -> None:
+    assert language_evidence("any more options?") is None
+    assert language_evidence("what does it cost") == "en"
+    assert language_evidence("vad kostar det") == "sv"
 
 
 def test_long_input_is_fine() -> None:

@@ -164,7 +164,10 @@ async def test_a_case_gets_a_forum_topic_and_replies_travel_both_ways(group: Gro
     assert last["text"] == "Förälder: Tack, efter tre passar bra."
     async with group.sessions() as session:
         stored = await list_messages(session=session, conversation_id=case.conversation_id)
-    assert [m.author for m in stored[-2:]] == [Author.coordinator, Author.parent]
+    assert [m.author for m in stored[-3:]] == [Author.coordinator, Author.parent, Author.bot]
+    # The parent is told the lots will see it (in office hours: no opening time).
+    ack = "Tack, lotsen ser ditt meddelande och svarar dig här."
+    assert stored[-1].text == ack and group.fake.sent_texts(chat_id=PARENT)[-1] == ack
 
 
 async def test_a_coordinator_of_another_municipality_is_not_relayed(group: Group) -> None:

@@ -265,8 +265,11 @@ async def test_messages_around_a_case_appear_the_thanks_for_a_rating_too(
         await log.get_by_role("button", name="Prata med en person").last.click()
         await log.get_by_role("button", name="Ja", exact=True).last.click()
         await expect_async(log).to_contain_text("svarar dig här senast", timeout=15_000)
-        # While the case is open: whatever the bot answers or stores is on the page.
+        # While the case is open: whatever the bot answers or stores is on the page, the
+        # acknowledgement that the lots will see the message too.
         await ask(page, "Han har inte ätit på två dagar heller")
+        seen = log.locator(".msg--bot").filter(has_text="lotsen ser ditt meddelande")
+        await expect_async(seen).to_have_count(1, timeout=15_000)
         await shows_exactly_the_conversation(page, served, cid)
         async with served.sessions() as session:
             [case] = await cases.cases_of(session=session, conversation_id=cid)

@@ -18,6 +18,7 @@ from admin.deps import CtxDep, SessionDep
 from admin.routes.common import READ_ERRORS, WRITE_ERRORS
 from bot.cases import cases
 from bot.cases.case_actions import (
+    CaseClosed,
     CaseForbidden,
     CaseNotFound,
     CasePage,
@@ -118,6 +119,10 @@ async def _act(
         )
     except DeliveryError:
         delivered = False
+    except CaseClosed:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail=f"case {case_id}: {CaseClosed.reason}"
+        ) from None
     except ValueError as error:
         raise HTTPException(422, detail=str(error)) from None
     return _public(page), delivered
@@ -166,7 +171,8 @@ async def read_case(
 async def post_message(
     case_id: CaseId, body: TextIn, who: Coordinator, ctx: CtxDep, session: SessionDep
 ) -> ReplyOut:
-    """Reply to the parent on their own channel (Telegram, SMS, web chat)."""
+    """Reply to the parent on their own channel (Telegram, SMS, web chat); 409 when the case
+    is closed (it takes replies again once the parent writes)."""
     case, delivered = await _act("reply", case_id, who, ctx, session, body.text)
     return ReplyOut(case=case, delivered=delivered)
 

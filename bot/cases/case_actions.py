@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases import cases
-from bot.cases.case_models import CaseNote, SupportCase
+from bot.cases.case_models import CaseNote, CaseStatus, SupportCase
 from bot.core.conversations import list_messages
 from bot.core.models import Conversation, ConversationMessage
 from bot.staff import audit
@@ -30,6 +30,18 @@ class CaseNotFound(LookupError):
 
 class CaseForbidden(PermissionError):
     pass
+
+
+class CaseClosed(Exception):
+    """A reply to a closed case: the parent was told the case is finished, so it takes no
+    reply until they write again (which reopens it)."""
+
+    reason = "the case is closed; it takes a reply again once the parent writes"
+
+
+def takes_reply(case: SupportCase) -> bool:
+    """The one rule for every way a lots answers (web inbox, admin API, Telegram group)."""
+    return case.status != CaseStatus.closed
 
 
 @dataclass
@@ -112,7 +124,8 @@ async def run_action(
     text: str = "",
     from_group: bool = False,
 ) -> None:
-    """Apply one coordinator action and audit it; ValueError for an empty text or bad action.
+    """Apply one coordinator action and audit it; ValueError for an empty text or bad action,
+    CaseClosed for a reply to a closed case.
 
     The change and its audit entry are committed before anything is sent, so a
     DeliveryError (raised by the handoff) still leaves the reply stored and audited.
@@ -122,6 +135,8 @@ async def run_action(
     text = text.strip()
     if action in ("reply", "note") and not text:
         raise ValueError("text: must not be empty")
+    if action == "reply" and not takes_reply(case):
+        raise CaseClosed(case.id)
     before, now, outgoing = _state(case), ctx.clock(), None
     if action == "reply":
         outgoing = await ctx.handoff.stage_reply(

@@ -16,13 +16,13 @@ from typing import Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases import case_retention, case_stats, cases, handoff_texts
-from bot.cases.case_models import SupportCase
+from bot.cases.case_models import CaseStatus, SupportCase
 from bot.cases.office_hours import office_hours_for
 from bot.clock import Clock
 from bot.core import conversations
 from bot.core.dto import Channel, Reply
 from bot.core.models import Author, Conversation, ConversationMessage
-from bot.core.ports import HandoffOpened
+from bot.core.ports import HandoffOpened, ParentRelayed
 from bot.core.senders import TextSender
 
 log = logging.getLogger(__name__)
@@ -115,18 +115,26 @@ class CaseHandoff:
 
     async def parent_wrote(
         self, *, session: AsyncSession, conversation: Conversation, message: ConversationMessage
-    ) -> None:
+    ) -> ParentRelayed | None:
         case = await cases.latest_case(session=session, conversation_id=conversation.id)
         if case is None:
-            return
+            return None
         score = _SCORE.match(message.text)
         if case.satisfaction_pending and score:
             await self._record_score(session=session, case=case, score=int(score.group(1)))
-            return
+            return None
+        answered = case.status in (CaseStatus.waiting_for_parent, CaseStatus.closed)
         hours = await office_hours_for(session=session, municipality=case.municipality)
-        cases.parent_replied(case, at=message.created_at, hours=hours)
+        at = cases.as_utc(message.created_at)  # SQLite reads datetimes back naive
+        cases.parent_replied(case, at=at, hours=hours)
         session.add(case)
         await self._notify("parent_wrote", session=session, case=case, message=message)
+        text = handoff_texts.message_seen(
+            opens_at=None if hours.is_open(at) else hours.next_open(at),
+            now=at,
+            language=conversation.language,
+        )
+        return ParentRelayed(acknowledgement=text, answered=answered)
 
     async def forget(self, *, session: AsyncSession, conversation: Conversation) -> None:
         """Delete the parent's cases; notifiers remove what they posted elsewhere first."""

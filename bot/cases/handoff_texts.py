@@ -84,6 +84,25 @@ def acknowledgement(
     return text
 
 
+def message_seen(*, opens_at: datetime | None, now: datetime, language: str = "sv") -> str:
+    """A message written while a case is open: the lots will read it; when closed, when."""
+    if _english(language):
+        text = "Thank you, the guide will see your message and answer you here."
+        if opens_at is not None:
+            text += (
+                f" We are closed right now and open {when(opens_at, now=now, language=language)}."
+                " If it is an emergency, call 112."
+            )
+        return text
+    text = "Tack, lotsen ser ditt meddelande och svarar dig här."
+    if opens_at is not None:
+        text += (
+            f" Vi har stängt just nu och öppnar {when(opens_at, now=now)}."
+            " Om det är akut, ring 112."
+        )
+    return text
+
+
 def satisfaction_question(*, language: str = "sv") -> str:
     if _english(language):
         return (

@@ -26,18 +26,24 @@ from bot.core.dialogue_answers import Answers
 from bot.core.dialogue_handoff import HandoffSteps
 from bot.core.dto import Channel, Inbound, Reply
 from bot.core.intents import (
+    FOLLOW_UP_WORDS,
+    Aspect,
     Intent,
+    Parsed,
     answer_from_label,
+    asks_about,
+    aspect_asked,
     classify,
     clean,
     from_label,
+    points_back,
     read_answer,
 )
 from bot.core.models import Author, Conversation, ConversationMessage
 from bot.core.ports import Handoff
 from bot.core.texts import t
 from bot.db import SessionFactory
-from directory.facts import detect_language
+from directory.facts import detect_language, language_evidence
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +169,7 @@ class ConversationCore:
     ) -> Turn:
         """Read the message and store it; it is committed with the replies, in one transaction
         (one disk sync per message), so a redelivered message is either fully answered or new."""
-        parsed = classify(inbound.text, inbound.action)
+        parsed = classify(inbound.text, inbound.action, today=at.date())
         message = await self._store_parent(session, conversation, inbound, at)
         hint = (inbound.municipality_hint or "").strip()
         if hint and (conversation.municipality is None or parsed.intent is Intent.greet):
@@ -172,7 +178,7 @@ class ConversationCore:
             conversation.municipality = known or conversation.municipality
         lang = parsed.language
         if lang is None and parsed.intent is Intent.question and len(inbound.text.split()) >= 3:
-            lang = detect_language(inbound.text[:MAX_MATCH_CHARS])
+            lang = language_evidence(inbound.text[:MAX_MATCH_CHARS])
         if lang is not None:
             conversation.language = lang
         turn = Turn(session, conversation, inbound, parsed, message, at, conversation.language)
@@ -230,10 +236,15 @@ class ConversationCore:
     async def _dispatch(self, turn: Turn) -> list[Reply]:
         """Deleting first, then what the bot is waiting for, then commands and questions."""
         state = turn.conversation.state
+        offered = bool(turn.ctx.get("offered_person"))  # the last answer asked it
+        if offered:
+            turn.remember(offered_person=False)
         if state in (State.awaiting_consent, State.awaiting_delete):
             unclear = await self._read_answer(turn)
             if unclear is not None:
                 return [unclear]
+        elif state == State.idle and offered and await self._accepts_offer(turn):
+            return await self._handoff.start(turn)
         elif turn.parsed.intent is Intent.question and state == State.idle:
             await self._read_intent(turn)
         intent = turn.parsed.intent
@@ -262,13 +273,51 @@ class ConversationCore:
         """What the rules left as a question, read by the learned head: a person asked for in
         other words, a follow-up about a listed service, a correction, a goodbye ..."""
         read = await self._answers.read_intent(turn.inbound.text)
-        if read is None or read[1] < INTENT_SURE:
-            return
-        parsed = from_label(read[0], turn.inbound.text)
+        sure = read is not None and read[1] >= INTENT_SURE
+        today = turn.at.date()
+        parsed = from_label(read[0], turn.inbound.text, today=today) if read and sure else None
+        if parsed is None:
+            parsed = await self._follow_up(turn)
         if parsed is not None:
             turn.parsed = parsed
             if parsed.language is not None:
                 turn.lang = turn.conversation.language = parsed.language
+
+    async def _follow_up(self, turn: Turn) -> Parsed | None:
+        """A short question about what was just listed that the head did not read as one
+        ("har dom öppet på helger?", "vad kostar steget?"): answered from the directory."""
+        text = turn.inbound.text
+        if len(text.split()) > FOLLOW_UP_WORDS or not turn.ctx.get("shown"):
+            return None
+        aspect = aspect_asked(text)
+        if aspect is None and not asks_about(text):  # "vad är pinocchio för nåt?"
+            return None
+        named = await self._answers.which(turn, focus=False)
+        if named is None and (aspect is None or not points_back(text)):
+            return None
+        english = "en" if len(text.split()) >= 3 and detect_language(text) == "en" else None
+        return Parsed(
+            Intent.detail, number=None if aspect else named, language=english, aspect=aspect
+        )
+
+    async def _accepts_offer(self, turn: Turn) -> bool:
+        """After "Vill du prata med en person?", a short yes in the parent's own words ("ja
+        det vill jag gärna") asks for one."""
+        if turn.parsed.intent is Intent.yes:
+            return True
+        text = turn.inbound.text
+        # A thanks ("ok tack") closes the topic; only free text is read as an answer here.
+        if turn.parsed.intent is not Intent.question or len(text.split()) > SHORT_ANSWER_WORDS:
+            return False
+        read = read_answer(text)
+        if read is None:
+            learned = await self._answers.read_intent(text)
+            read = answer_from_label(learned[0]) if learned and learned[1] >= INTENT_SURE else None
+        if read is None or read.intent is not Intent.yes:
+            return False
+        if read.language is not None:
+            turn.lang = turn.conversation.language = read.language
+        return True
 
     async def _read_answer(self, turn: Turn) -> Reply | None:
         """A yes/no question is pending: read the reply in the parent's own words. A short
@@ -303,9 +352,9 @@ class ConversationCore:
         if intent is Intent.handoff:
             return await self._handoff.start(turn)
         if intent is Intent.detail and turn.parsed.number is None:
-            number = await answers.which(
-                turn
-            )  # "den andra", "berätta om steget", "var ligger de?"
+            if turn.parsed.aspect is not None:  # "har dom öppet på helger?", "var ligger det?"
+                return await answers.about(turn, turn.parsed.aspect)
+            number = await answers.which(turn)  # "den andra", "berätta om steget"
             if number is None:
                 return await answers.answer(turn)
             return await answers.detail(turn, number)
@@ -318,7 +367,7 @@ class ConversationCore:
         if intent in steps:
             return await steps[intent](turn)
         if intent is Intent.cost and turn.ctx.get("query"):
-            return await answers.cost(turn)
+            return await answers.about(turn, Aspect.cost)
         if intent in (Intent.yes, Intent.no):  # nothing was asked: say what can be done
             key = "follow_up_hint" if turn.ctx.get("query") else "nothing_yet"
             return [Reply(text=t(key, turn.lang))]

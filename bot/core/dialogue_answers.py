@@ -23,10 +23,12 @@ from bot.core.dialogue import (
 )
 from bot.core.dto import Reply
 from bot.core.intent_model import IntentModel
+from bot.core.intents import Aspect
 from bot.core.privacy import redact
-from bot.core.replies import cost_reply, detail_reply, services_reply, urgent_reply
+from bot.core.replies import aspect_reply, detail_reply, services_reply, urgent_reply
 from bot.core.texts import t
-from directory.matching import Hit, MatchResult, MunicipalitySource, Query
+from directory.facts import extract_age, fold
+from directory.matching import Hit, MatchResult, MunicipalitySource, Query, ServiceCard
 from directory.triage import whole_text
 from directory.urgency import Urgency
 
@@ -86,14 +88,18 @@ class Answers:
         """A new question: urgent guidance first when needed, then the best few services."""
         conv = turn.conversation
         text = turn.inbound.text[:MAX_MATCH_CHARS]
-        query = Query(text=text, municipality=conv.municipality, age=conv.age)
+        # An age in this question ("född 2017" needs the clock) outranks one said before.
+        age = extract_age(text, today=turn.at.date())
+        query = Query(
+            text=text, municipality=conv.municipality, age=conv.age if age is None else age
+        )
         result = await self.listing(query)
         if result.municipality_source == MunicipalitySource.text:
             conv.municipality = result.municipality
-        if result.age is not None:
-            conv.age = result.age
+        age = result.age if result.age is not None else query.age
+        conv.age = age if age is not None else conv.age
         turn.remember(
-            query=redact(text), municipality=result.municipality, age=result.age, shown=0, focus=[]
+            query=redact(text), municipality=result.municipality, age=age, shown=0, focus=[]
         )
         turn.triaged = result.triage
         replies = [urgent_reply(result, turn.lang)] if result.urgent else []
@@ -101,6 +107,8 @@ class Answers:
 
     def _first_page(self, turn: Turn, result: MatchResult, intro: str = "") -> Reply:
         hits = result.hits[:PAGE]
+        if result.extras.get("offer_person"):  # "Vill du prata med en person?": a yes counts
+            turn.remember(offered_person=True)
         if not hits:
             return offer_person(
                 turn, "offer_lots" if result.extras.get("offer_person") else "no_hits"
@@ -171,14 +179,20 @@ class Answers:
         turn.remember(focus=[number])
         return [detail_reply(number, hits[number - 1].service, turn.lang)]
 
-    async def cost(self, turn: Turn) -> list[Reply]:
-        """The cost of the service last detailed, or of each service on the last page."""
-        focus = [int(n) for n in turn.ctx.get("focus", [])]
-        hits = await self._rematch(turn, max(focus, default=0))
-        cards = [hits[n - 1].service for n in focus if 0 < n <= len(hits)]
-        if not cards:
+    async def about(self, turn: Turn, aspect: Aspect) -> list[Reply]:
+        """One thing (cost, opening hours ...) of the service the follow-up names, else of
+        the one last detailed, else of each service on the last page."""
+        if not int(turn.ctx.get("shown", 0)):
+            return await self.answer(turn)  # nothing listed yet: it is a question
+        number = await self.which(turn)
+        numbers = [number] if number else [int(n) for n in turn.ctx.get("focus", [])]
+        hits = await self._rematch(turn, max(numbers, default=0))
+        listed = [(n, hits[n - 1].service) for n in numbers if 0 < n <= len(hits)]
+        if not listed:
             return [Reply(text=t("cost_nothing", turn.lang))]
-        return [cost_reply(cards, turn.lang)]
+        if number:
+            turn.remember(focus=[number])
+        return [aspect_reply(listed, aspect, turn.lang)]
 
     async def municipality_command(self, turn: Turn) -> list[Reply]:
         if turn.parsed.argument:
@@ -213,36 +227,70 @@ class Answers:
             return [*replies, self._first_page(turn, result, intro)]
         return [Reply(text=t("municipality_set", turn.lang, municipality=name))]
 
-    async def which(self, turn: Turn) -> int | None:
-        """The listed service a follow-up names: by position ("den andra", "the first") or by
-        name ("berätta mer om steget"); else the one in focus."""
+    async def which(self, turn: Turn, *, focus: bool = True) -> int | None:
+        """The listed service a follow-up names: by number ("nummer 2", "2:an"), by position
+        ("den andra", "the first") or by name ("berätta mer om steget"); else (with `focus`)
+        the one in focus."""
         shown = int(turn.ctx.get("shown", 0))
         if not shown:
             return None
-        words = set(re.findall(r"\w+", turn.inbound.text.lower()))
+        text = fold(turn.inbound.text)
+        numbered = _NUMBERED.search(text)
+        if numbered and 1 <= (number := _number(numbered.group(1) or numbered.group(2))) <= shown:
+            return number
+        words = set(re.findall(r"\w+", text))
         for number, ordinals in enumerate(_ORDINALS, 1):
             if number <= shown and words & ordinals:
                 return number
         hits = (await self._rematch(turn, shown))[:shown]
-        text = turn.inbound.text.lower()
         best = max(
-            ((fuzz.partial_ratio(h.service.name.lower(), text), n) for n, h in enumerate(hits, 1)),
+            ((_named(h.service, turn.inbound.text), n) for n, h in enumerate(hits, 1)),
             default=(0.0, 0),
         )
         if best[0] >= NAME_MATCH:
             return best[1]
-        focus = [int(n) for n in turn.ctx.get("focus", [])]
-        return focus[0] if len(focus) == 1 else None
+        in_focus = [int(n) for n in turn.ctx.get("focus", [])]
+        return in_focus[0] if focus and len(in_focus) == 1 else None
 
 
 NAME_MATCH = 85  # rapidfuzz partial_ratio of a listed service's name inside the message
+# On folded text (no å/ä/ö).
 _ORDINALS = (
-    {"första", "forsta", "ettan", "first"},
-    {"andra", "tvåan", "tvaan", "second"},
+    {"forsta", "ettan", "first"},
+    {"andra", "tvaan", "second"},
     {"tredje", "trean", "third"},
-    {"fjärde", "fjarde", "fyran", "fourth"},
+    {"fjarde", "fyran", "fourth"},
     {"femte", "femman", "fifth"},
 )
+_NUMBER_WORDS = {"ett": 1, "en": 1, "one": 1, "tva": 2, "two": 2, "tre": 3, "three": 3}
+# "nummer 2", "nr 3", "number two", "2:an", "#2"; a bare digit is a detail (bot.core.intents).
+_NUMBERED = re.compile(
+    r"(?:\b(?:nummer|nr|number)\.?\s*|#)(\d{1,2}|ett|en|tva|tre|one|two|three)\b"
+    r"|\b(\d{1,2})(?::an|:a|an)\b"
+)
+
+
+def _named(card: ServiceCard, text: str) -> float:
+    """How surely the message names this service (0-100): its name, the name before a dash
+    or parenthesis ("Socialtjänsten"), or its short name ("BUP", "SIG") as a word written in
+    capitals or first ("sig, vem kontaktar man där?"; "ta sig dit" does not name SIG)."""
+    folded = fold(text)
+    name = fold(card.name)
+    keys = {name, re.split(r" [–-] | \(", name)[0].strip()}
+    score = max((fuzz.partial_ratio(key, folded) for key in keys if len(key) >= 3), default=0.0)
+    short = (card.alternate_name or "").strip()
+    if short and len(short) <= 6:
+        pattern = rf"(?:^|\W){re.escape(short)}(?:\W|$)"
+        first = re.match(rf"\W*{re.escape(fold(short))}(?:\W|$)", folded)
+        if re.search(pattern, text) or first:
+            score = 100.0
+    elif short:
+        score = max(score, fuzz.partial_ratio(fold(short), folded))
+    return score
+
+
+def _number(word: str | None) -> int:
+    return int(word) if word and word.isdigit() else _NUMBER_WORDS.get(word or "", 0)
 
 
 def _age_matters(result: MatchResult) -> bool:

@@ -8,6 +8,7 @@ coordinator's case, so a slip of the keyboard must not do it.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from bot.core import conversations as store
 from bot.core.dialogue import State, Turn
@@ -20,6 +21,9 @@ from bot.core.texts import t
 from directory.matching import Query
 
 log = logging.getLogger(__name__)
+
+# Several messages in a row while a case is open get one acknowledgement, not one each.
+ACK_QUIET = timedelta(minutes=10)
 
 
 class HandoffSteps:
@@ -68,13 +72,21 @@ class HandoffSteps:
         return None
 
     async def relay(self, turn: Turn) -> list[Reply]:
-        """A case is open: the coordinator answers. The bot says nothing itself; the core
+        """A case is open: the lots answers. The bot only says the message reached them (once
+        for several in a row: again after the lots answered or ACK_QUIET passed); the core
         still triages the message, so danger gets the emergency guidance at once."""
         assert self._handoff is not None
-        await self._handoff.parent_wrote(
+        relayed = await self._handoff.parent_wrote(
             session=turn.session, conversation=turn.conversation, message=turn.message
         )
-        return []
+        if relayed is None:
+            return []
+        last = turn.ctx.get("acknowledged_at")
+        recent = last is not None and turn.at - datetime.fromisoformat(last) < ACK_QUIET
+        if recent and not relayed.answered:
+            return []
+        turn.remember(acknowledged_at=turn.at.isoformat())
+        return [Reply(text=relayed.acknowledgement)]
 
     async def _coordinator_contacts(self, turn: Turn) -> Reply:
         """No handoff configured: tell the parent how to reach Familjeguiden themselves."""

@@ -10,12 +10,23 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import overload
 
-from directory.facts import detect_language, extract_age
+from directory.facts import age_only, detect_language, extract_age, fold
+
+
+class Aspect(StrEnum):
+    """The one thing a follow-up asks about a listed service (answered from its fields)."""
+
+    opening_hours = "opening_hours"
+    cost = "cost"
+    contact = "contact"
+    location = "location"
+    audience = "audience"  # who it is for: ages, how one gets there
 
 
 class Intent(StrEnum):
@@ -43,6 +54,7 @@ class Parsed:
     argument: str = ""  # "kommun Norrköping" -> "Norrköping"
     language: str | None = None  # "en" when the wording itself is English
     also_person: bool = False  # a question that also asks for a person: answer, then offer
+    aspect: Aspect | None = None  # a follow-up asking one thing: "har dom öppet på helger?"
 
 
 _ACTIONS = {
@@ -81,32 +93,89 @@ _EXACT: dict[str, tuple[Intent, str | None]] = {
     phrase: (intent, lang) for group, intent, lang in _PHRASES for phrase in group.split("|")
 }
 
-_THANKS = re.compile(r"^(tack|tusen tack|stort tack|tackar|thanks|thank you|thx)\b")
+_THANKS = re.compile(
+    r"^(?:(?:ok|okej|okay|oki|bra|toppen|perfekt|super|great|perfect|nice|jaha|aha)[,.!]*\s+)?"
+    r"(tack|tusen tack|stort tack|tackar|thanks|thank you|thx|cheers)\b"
+)
 _DETAIL = re.compile(r"^(?:nr|nummer|number|no|#)?\s*(\d{1,2})$")
 _COST = re.compile(r"\b(kostar|kosta|kostnad|avgift|gratis|pris|betala|cost|costs|free|price)\b")
 _HANDOFF = re.compile(
     r"\b(prata|tala|snacka|ringa|träffa|talk|speak|call)\b.*"
     r"\b(någon|nån|person|människa|lots|lotsen|handläggare|samordnare|someone|person|human)\b"
 )
+# "kan ni höra av er?", "kan nån ringa mig", "can someone call me", "kan jag bli uppringd"
+_CALL_ME = re.compile(
+    r"\b(?:kan|kunde|skulle|får|could|can|would)\b.*"
+    r"\b(?:nån|någon|ngn|ni|du|en person|en lots|en människa|someone|somebody|you)\b.*"
+    r"\b(?:höra av (?:sig|er|dig)|kontakta (?:mig|oss|henne|honom|mamma|pappa)|"
+    r"ringa (?:mig|oss|upp|henne|honom|mamma|pappa|min \w+|vår \w+)|"
+    r"kontakta (?:min|vår) \w+|call (?:me|us|my \w+|our \w+)|contact (?:me|us|my \w+)|"
+    r"get in touch)\b"
+    r"|\bbli (?:uppringd|uppringda|kontaktad|kontaktade)\b"
+)
+# Inside a longer message a person is asked for as a wish of the writer's own ("vi skulle
+# gärna få tala med en person"), not reported ("hon pratar med en person på nätet").
+_WISH = re.compile(
+    r"\b(kan|kunde|får|vill|ville|skulle|önskar|gärna|behöver|vore|can|could|may|would|want|"
+    r"wish|need|like)\b"
+)
+_ME = re.compile(r"\b(jag|vi|mig|oss|i|we|me|us)\b")
+LONG_SENTENCE_WORDS = 25  # a request for a person is one sentence of at most this many words
 # "han vill inte prata med någon" is about the child, not a wish to talk to a person.
 _NEGATION = re.compile(r"\b(inte|ej|aldrig|vägrar|not|never|won't|refuses?|doesn't)\b")
-_ASKING = re.compile(r"\b(kan|får|kunde) (jag|vi|man|ni) inte\b")  # "kan jag inte få ..."
+# "kan jag inte få ...", "kan inte ni höra av er?": a negation that asks.
+_ASKING = re.compile(
+    r"\b(?:kan|kunde|får|skulle|could|can)\s+(?:(?:inte|int)\s+(?:jag|vi|man|ni|du|nån|någon|ngn)"
+    r"|(?:jag|vi|man|ni|du|nån|någon|ngn)\s+(?:inte|int))\b"
+)
+_PERSON_WORD = re.compile(
+    r"\b(någon|nån|ngn|ni|person|människa|lots|lotsen|handläggare|samordnare|someone|somebody|"
+    r"human|you)\b"
+)
+
+
+# Deleting asked for in ordinary words: "radera allt om mig", "kan du sudda allt vi skrivit",
+# "please delete everything I wrote here" (the core asks before anything is deleted).
+_ERASE = r"(?:radera|ta bort|sudda(?: ut)?|rensa|tömma|töm|delete|erase|remove|wipe|clear)"
+_DELETE = re.compile(
+    rf"(?:^|\b(?:kan|kunde|vill|snälla|please|can|could|want to|like to)\b.*?)\b{_ERASE}\b.*"
+    r"\b(?:allt|hela|chatten|chatt|samtalet|konversationen|historiken|meddelandena|"
+    r"uppgifter|mina|min|det här|det vi|everything|all|my|this chat|the chat|conversation|"
+    r"what i wrote|messages|history)\b"
+)
+_DELETE_NOT = re.compile(rf"\b(?:inte|ej|not|don't)\s+{_ERASE}\b|\b{_ERASE}\s+(?:inte|ej|not)\b")
+DELETE_WORDS = 20  # longer messages are questions ("skolan vill ta bort allt stöd ...")
 
 
 def _negated(norm: str) -> bool:
     return bool(_NEGATION.search(norm)) and not _ASKING.search(norm)
 
 
+def _sentences(norm: str) -> list[str]:
+    return [s.strip() for s in re.split(r"[.!?\n]+", norm) if s.strip()]
+
+
+def _asks_for_person(sentence: str) -> bool:
+    """One sentence of a longer message that asks for a person for the writer."""
+    if len(sentence.split()) > LONG_SENTENCE_WORDS or _negated(sentence):
+        return False
+    wish = bool(_HANDOFF.search(sentence) and _WISH.search(sentence) and _ME.search(sentence))
+    return wish or bool(_CALL_ME.search(sentence))
+
+
+def _person_negated(norm: str) -> bool:
+    """The sentences that name a person are all negated ("han vill inte prata med någon");
+    a negation elsewhere ("jag är inte van med datorer. Kan jag få prata med en människa?")
+    does not count."""
+    about = [s for s in _sentences(norm) if _PERSON_WORD.search(s)] or [norm]
+    return all(_negated(s) for s in about) and not _HANDOFF_NEGATED_OK.search(norm)
+
+
 _MUNICIPALITY = re.compile(r"^/?(?:byt(?:a)? )?kommun\b\s*(.*)$")
-_SUBJECT = r"(?:hon|han|hen|barnet|dottern|sonen|min \w+|he|she|my \w+)"
-_AGE_ONLY = (
-    re.compile(
-        rf"^(?:{_SUBJECT}\s+)?(?:är|is|blir|turns)?\s*(\d{{1,2}})\s*-?\s*"
-        r"(år|years?|mån|månader|months)(?:\s*(?:gammal|gamla|old))?$"
-    ),
-    re.compile(rf"^{_SUBJECT}\s+(?:är|is)\s+(\d{{1,2}})()$"),
+_AGE_EN = re.compile(r"\b(years?|months?|he|she|he's|she's|is|my|old|turns|born)\b")
+_EN_WORDS = re.compile(
+    r"\b(what|does|is|it|how|much|to|a|i|want|talk|please|can|someone|me|you|my)\b"
 )
-_EN_WORDS = re.compile(r"\b(what|does|is|it|how|much|to|a|i|want|talk|please)\b")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -136,8 +205,9 @@ def has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-def classify(text: str, action: str | None = None) -> Parsed:
-    """Decide what the parent wants; a button's action wins over the text."""
+def classify(text: str, action: str | None = None, *, today: date | None = None) -> Parsed:
+    """Decide what the parent wants; a button's action wins over the text. `today` (the
+    caller's clock) reads a year of birth as an age."""
     if action:
         parsed = _from_action(action)
         if parsed is not None:
@@ -148,7 +218,7 @@ def classify(text: str, action: str | None = None) -> Parsed:
     if norm in _EXACT:
         intent, lang = _EXACT[norm]
         return Parsed(intent, language=lang)
-    return _from_patterns(norm)
+    return _from_patterns(norm, today)
 
 
 @cache
@@ -199,14 +269,14 @@ def answer_from_label(label: str) -> Parsed | None:
     return {"consent_yes": Parsed(Intent.yes), "consent_no": Parsed(Intent.no)}.get(label)
 
 
-def from_label(label: str, text: str) -> Parsed | None:
+def from_label(label: str, text: str, *, today: date | None = None) -> Parsed | None:
     """The learned head's reading of a message the rules left as a question (see
     bot.core.intent_model), as a Parsed; None keeps it a question."""
     norm = normalise(text)
     words = len(norm.split())
     english = "en" if words >= 3 and detect_language(text) == "en" else None
     if label == "person":
-        if _negated(norm) and not _HANDOFF_NEGATED_OK.search(norm):
+        if _person_negated(norm):
             return None  # "han vill inte prata med någon" is about the child
         if words <= SHORT_TURN_WORDS:
             return Parsed(Intent.handoff, language=english)
@@ -217,13 +287,84 @@ def from_label(label: str, text: str) -> Parsed | None:
         return Parsed(Intent.municipality, argument=text, language=english)
     if words > SHORT_TURN_WORDS:
         return None
+    if label == "cost":
+        return Parsed(Intent.cost, language=english, aspect=Aspect.cost)
     if label in _PLAIN:
         return Parsed(_PLAIN[label], language=english)
-    if label in _FOLLOW_UPS:
-        return Parsed(Intent.detail, language=english)  # which service: see Answers.which
-    if label == "age" and (age := extract_age(text)) is not None:
+    if label in _FOLLOW_UPS:  # which service: see Answers.which
+        aspect = aspect_asked(text) or _LABEL_ASPECTS.get(label)
+        return Parsed(Intent.detail, language=english, aspect=aspect)
+    if label == "age" and (age := extract_age(text, today=today)) is not None:
         return Parsed(Intent.age, number=age, language=english)
     return None
+
+
+_LABEL_ASPECTS = {
+    "opening_hours": Aspect.opening_hours,
+    "contact": Aspect.contact,
+    "location": Aspect.location,
+}
+# What a follow-up asks, on folded text (no å/ä/ö: "oppet" is "öppet"), in this order: "vilka
+# tider kan man ringa dem" asks for hours, "kan man ringa dit?" for a way in, not a place.
+_ASPECT_WORDS: tuple[tuple[Aspect, re.Pattern[str]], ...] = (
+    (Aspect.opening_hours, re.compile(
+        r"\b(oppet|oppna|oppnar|oppettid\w*|stang\w*|helg\w*|lordag\w*|sondag\w*|kvall\w*|"
+        r"tider|vardag\w*|dygnet runt|nar (har|ar|e|kan man|kan jag|oppnar|stanger)|hur sent|"
+        r"kl\.? ?\d+|klockan|efter (jobbet|skolan|jobb)|"
+        r"open|opening|hours|weekends?|closed|closing|close at|evenings?)\b")),
+    (Aspect.cost, re.compile(
+        r"\b(kostar|kosta|kostnad\w*|avgift\w*|gratis|pris\w*|betala\w*|betalt|dyr\w*|pengar|"
+        r"rakning|hogkostnadsskydd\w*|hur (mkt|mycket) tar|cost\w*|free|price|fees?|pay|charge|"
+        r"money)\b")),
+    (Aspect.audience, re.compile(
+        r"\b(vem (ar|e) (\w+ ){1,3}?(till|for)|for vem|bara for|vilka (kan|far)|"
+        r"vem (kan|far)|vilken alder|aldrar|aldersgrans|who('s| is) (it|this|that|the \w+( one)?) "
+        r"(for|intended for|meant for)|intended for|who can|what ages?|age (group|limit))\b")),
+    (Aspect.contact, re.compile(
+        r"\b(kontakt\w*|ringa|ringer|telefon\w*|tel|numret|nummer|nr|mejl\w*|mail\w*|e-post|"
+        r"epost|sms\w*|chatt\w*|boka\w*|hemsida\w*|webb\w*|na (dem|dom|de|dit)|"
+        r"nar (jag|ja|man|vi)( \w+)?|far (jag |man )?tag|contact|call|phone|number|e-?mail|reach|"
+        r"get in touch|website)\b")),
+    (Aspect.location, re.compile(
+        r"\b(ligger|adress\w*|vart? (finns|ar|e|hittar)|dit|buss\w*|parkering|karta\w*|gata|"
+        r"langt|nara|narheten|centrum|centralen|i stan|vaning|samma hus|var nagonstans|where|"
+        r"address|located|directions|get there|close to|far from|near|nearby)\b")),
+)  # fmt: skip
+_NUMBER = r"(?:\d{1,2}|ett|en|tva|tre|fyra|fem|one|two|three|four|five)"
+# Words that look like an aspect but name a thing: "nummer 2" is a listed service, "öppna
+# förskolan" a kind of service, a "mejladress" a way to write.
+_NOT_ASPECT = re.compile(
+    rf"\b(?:nummer|nr|number)\s*{_NUMBER}\b|\b\d{{1,2}}(?::an|:a|an)\b|"
+    r"\b(?:oppna|oppen) (?:forskola\w*|verksamhet\w*)"
+)
+_EMAIL_ADDRESS = re.compile(r"\b(mejl|mail|e-post|epost|email|e-mail)\s?adress\w*")
+# A short follow-up pointing back at what was listed ("har dom öppet?", "where is it?").
+_BACK = re.compile(
+    r"\b(de|dom|dem|den|det|dit|dar|denna|dessa|them|they|it|there|this|that|those)\b"
+)
+FOLLOW_UP_WORDS = 10  # longer messages are new questions unless the head reads a follow-up
+
+
+def aspect_asked(text: str) -> Aspect | None:
+    """The one thing a follow-up asks about a service (opening hours, cost ...), or None."""
+    folded = _EMAIL_ADDRESS.sub(r"\1", _NOT_ASPECT.sub(" ", fold(text)))
+    return next((aspect for aspect, words in _ASPECT_WORDS if words.search(folded)), None)
+
+
+# "vad är pinocchio för nåt?", "berätta om steget", "what is BRIS?": about one service.
+_ABOUT = re.compile(
+    r"\b(vad (ar|e|gor)|va (ar|e|gor)|beratta|mer om|info\w* om|vad innebar|what (is|does)|"
+    r"what's|whats|tell me|more about)\b"
+)
+
+
+def asks_about(text: str) -> bool:
+    return bool(_ABOUT.search(fold(text)))
+
+
+def points_back(text: str) -> bool:
+    """True when a short message refers to something already shown ("det", "them")."""
+    return bool(_BACK.search(fold(text)))
 
 
 # "inte dator", "not a bot": a negation that still asks for a person.
@@ -239,28 +380,26 @@ def _from_action(action: str) -> Parsed | None:
     return Parsed(intent) if intent else None
 
 
-def _from_patterns(norm: str) -> Parsed:
+def _from_patterns(norm: str, today: date | None) -> Parsed:
     words = len(norm.split())
     english = "en" if _EN_WORDS.search(norm) and not re.search(r"[åäö]", norm) else None
     if m := _DETAIL.match(norm):
         return Parsed(Intent.detail, number=int(m.group(1)))
-    for pattern in _AGE_ONLY:
-        if m := pattern.match(norm):
-            months = m.group(2).startswith(("mån", "month"))
-            age = int(m.group(1)) // 12 if months else int(m.group(1))
-            english = re.search(r"\b(years?|months|he|she|is|my|old|turns)\b", norm)
-            return Parsed(Intent.age, number=age, language="en" if english else None)
+    if (age := age_only(norm, today=today)) is not None:  # "hon är 7", "han fyller åtta i mars"
+        language = "en" if _AGE_EN.search(norm) and not re.search(r"[åäö]", norm) else None
+        return Parsed(Intent.age, number=age, language=language)
     if m := _MUNICIPALITY.match(norm):
         return Parsed(Intent.municipality, argument=m.group(1).strip())
-    if words <= 6 and _THANKS.match(norm):
-        return Parsed(Intent.thanks, language="en" if norm.startswith("th") else None)
-    if words <= 8 and _HANDOFF.search(norm) and not _negated(norm):
+    if words <= 6 and (thanks := _THANKS.match(norm)):
+        in_english = thanks.group(1).startswith(("th", "cheers"))
+        return Parsed(Intent.thanks, language="en" if in_english else None)
+    if words <= 8 and (_HANDOFF.search(norm) or _CALL_ME.search(norm)) and not _negated(norm):
         return Parsed(Intent.handoff, language=english)
-    if words > 8 and any(
-        len(s.split()) <= 10 and _HANDOFF.search(s) and not _negated(s)
-        for s in re.split(r"[.!?\n]+", norm)
-    ):  # "... vet inte vart vi ska vända oss. Kan jag få prata med en person?"
+    if words <= DELETE_WORDS and _DELETE.search(norm) and not _DELETE_NOT.search(norm):
+        return Parsed(Intent.delete, language="en" if detect_language(norm) == "en" else None)
+    if words > 8 and any(_asks_for_person(s) for s in _sentences(norm)):
+        # "... vet inte vart vi ska vända oss. Kan jag få prata med en person?"
         return Parsed(Intent.question, language=english, also_person=True)
     if words <= 6 and _COST.search(norm):
-        return Parsed(Intent.cost, language=english)
+        return Parsed(Intent.cost, language=english, aspect=Aspect.cost)
     return Parsed(Intent.question)

@@ -23,6 +23,17 @@ class HandoffOpened:
     acknowledgement: str
 
 
+@dataclass(frozen=True)
+class ParentRelayed:
+    """A parent's message passed on to the lots of their open case."""
+
+    # What to tell the parent: the lots will see it (and, outside office hours, when).
+    acknowledgement: str
+    # The lots has answered since the parent last wrote (or the case was closed and now
+    # reopens): the parent's message starts a new round, so it is acknowledged again.
+    answered: bool
+
+
 class Handoff(Protocol):
     def consent_text(self, *, conversation: Conversation) -> str:
         """What the coordinator will see, worded for the parent to agree to (Swedish)."""
@@ -36,8 +47,9 @@ class Handoff(Protocol):
 
     async def parent_wrote(
         self, *, session: AsyncSession, conversation: Conversation, message: ConversationMessage
-    ) -> None:
-        """A parent with an open case wrote: relay it to the coordinators, reopen if closed."""
+    ) -> ParentRelayed | None:
+        """A parent with an open case wrote: relay it to the coordinators, reopen if closed.
+        None when the message was not for the lots (an answer to the 1-5 question, no case)."""
         ...
 
     async def forget(self, *, session: AsyncSession, conversation: Conversation) -> None:
