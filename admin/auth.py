@@ -11,23 +11,24 @@ An admin passes every role check. Municipality checks are the caller's: use
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from math import ceil
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from admin.deps import CtxDep, SessionDep, utc_now
+from admin.deps import CtxDep, LimitsDep, SessionDep, client_address, utc_now
 from admin.keys import find_key_owner
+from bot.settings import Rate
+from bot.staff.limits import Bucket, RateLimits
 from bot.staff.models import Role
 
-# Ten failed attempts per minute from one address, then 429 until the window clears.
+# Ten failed attempts per minute from one address, then 429 until the window clears
+# (settings.auth_failure_rate; these are the defaults of a FailureLimiter made by hand).
 MAX_FAILURES = 10
 FAILURE_WINDOW = timedelta(minutes=1)
-MAX_TRACKED_CLIENTS = 10_000
+API_KEY_FAILURES = "api-key-failures"  # the limit's name (bot.staff.limits.Bucket)
 # Refresh last_used_at at most this often, so reads do not write on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
@@ -64,45 +65,32 @@ class Principal:
 
 
 class FailureLimiter:
-    """Sliding window of failed authentications per client address, on the injected clock."""
+    """Failed authentications per client address: a sliding window counted in the database
+    (bot.staff.limits), so every app instance sees the same failures."""
 
-    def __init__(self, *, max_failures: int = MAX_FAILURES, window: timedelta = FAILURE_WINDOW):
-        self.max_failures = max_failures
-        self.window = window
-        self._failures: dict[str, deque[datetime]] = {}
+    def __init__(
+        self,
+        bucket: Bucket | None = None,
+        *,
+        max_failures: int = MAX_FAILURES,
+        window: timedelta = FAILURE_WINDOW,
+    ) -> None:
+        self.bucket = bucket or Bucket(API_KEY_FAILURES, Rate(max_failures, window))
 
-    def retry_after(self, client: str, now: datetime) -> int | None:
+    async def retry_after(self, limits: RateLimits, client: str, now: datetime) -> int | None:
         """Seconds until this client may try again, or None when it is not blocked."""
-        times = self._prune(client, now)
-        if not times:
-            del self._failures[client]  # forget idle clients so the map stays small
-            return None
-        if len(times) < self.max_failures:
-            return None
-        return max(1, ceil((times[0] + self.window - now).total_seconds()))
+        return await limits.retry_after(now, self.bucket, client)
 
-    def fail(self, client: str, now: datetime) -> None:
-        if len(self._failures) >= MAX_TRACKED_CLIENTS:
-            self._sweep(now)  # many addresses failing once must not grow memory forever
-        self._prune(client, now).append(now)
-
-    def _sweep(self, now: datetime) -> None:
-        for client in list(self._failures):
-            if not self._prune(client, now):
-                del self._failures[client]
-
-    def _prune(self, client: str, now: datetime) -> deque[datetime]:
-        times = self._failures.setdefault(client, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
+    async def fail(self, limits: RateLimits, client: str, now: datetime) -> None:
+        await limits.add(now, self.bucket, client)
 
 
 def get_limiter(request: Request) -> FailureLimiter:
-    """The app's limiter, created on first use (one per app, never at import)."""
+    """The app's API-key limiter, made on first use from settings.auth_failure_rate."""
     limiter = getattr(request.app.state, "admin_auth_limiter", None)
     if limiter is None:
-        limiter = FailureLimiter()
+        rate = request.app.state.ctx.settings.auth_failure_rate
+        limiter = FailureLimiter(Bucket(API_KEY_FAILURES, rate))
         request.app.state.admin_auth_limiter = limiter
     return limiter
 
@@ -117,13 +105,14 @@ async def get_principal(
     request: Request,
     ctx: CtxDep,
     session: SessionDep,
+    limits: LimitsDep,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
 ) -> Principal:
     """Authenticate the bearer key; 401 when missing or wrong, 429 after repeated failures."""
     limiter = get_limiter(request)
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     now = utc_now(ctx)
-    wait = limiter.retry_after(client, now)
+    wait = await limiter.retry_after(limits, client, now)
     if wait is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -131,11 +120,11 @@ async def get_principal(
             headers={"Retry-After": str(wait)},
         )
     if credentials is None or not credentials.credentials:
-        limiter.fail(client, now)
+        await limiter.fail(limits, client, now)
         raise _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
     found = await find_key_owner(session=session, key=credentials.credentials)
     if found is None:
-        limiter.fail(client, now)
+        await limiter.fail(limits, client, now)
         raise _unauthorized("unknown or revoked API key")
     api_key, user = found
     if api_key.last_used_at is None or _aware(api_key.last_used_at) < now - LAST_USED_RESOLUTION:

@@ -31,9 +31,10 @@ from bot.core.ports import Handoff
 from bot.core.senders import StoredOnlySender
 from bot.db import make_engine, make_session_factory, migrate, portable_enums
 from bot.settings import Settings, get_settings
+from bot.staff.limits import RateLimits
 from directory.index import DirectoryIndex
 from directory.seed import seed_on_startup
-from handlers import inbox, telegram_coordinators, web
+from handlers import api_docs, http_security, inbox, telegram_coordinators, web
 from handlers.sms_runtime import install_sms
 from handlers.telegram_runtime import install_telegram
 
@@ -99,8 +100,12 @@ def build(
                 await hook(ctx)
             await engine.dispose()
 
-    app = FastAPI(title="Familjeguiden", version="0.1.0", lifespan=lifespan)
+    # /docs is served by handlers.api_docs (no inline script); ReDoc needs inline styles.
+    app = FastAPI(
+        title="Familjeguiden", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.ctx = ctx
+    app.state.rate_limits = RateLimits(engine)  # counts in the database: all instances
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
     app.dependency_overrides[get_settings] = lambda: settings
@@ -119,5 +124,7 @@ def build(
     app.include_router(make_admin_router())  # /admin/api/v1 (directory editing, keys, audit)
     inbox.install(app)  # /inbox: the coordinators' web inbox
     app.include_router(web.make_router())  # / and /api/chat: the web chat
+    app.include_router(api_docs.make_router(app.title))  # /docs, the API's try-it page
     app.add_exception_handler(RequestValidationError, web.validation_error)  # 422, never 500
+    http_security.install(app, settings)  # headers, body caps, trusted proxies
     return app

@@ -8,6 +8,7 @@ import logging
 import sys
 
 import uvicorn
+from fastapi import FastAPI
 
 from admin import cli as admin_cli
 from bot.app import build
@@ -17,12 +18,21 @@ from directory.cli import add_match_parser
 from handlers import inbox_cli
 
 
+def server_config(app: FastAPI, settings: Settings, *, host: str, port: int) -> uvicorn.Config:
+    """How `serve` runs uvicorn. Its own proxy headers would trust X-Forwarded-For from
+    127.0.0.1; the app decides instead, from TRUSTED_PROXIES (handlers/http_security.py)."""
+    return uvicorn.Config(
+        app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=False
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = Settings()
     host = args.host or settings.host
     port = args.port or settings.port
-    uvicorn.run(build(settings), host=host, port=port, log_level=settings.log_level.lower())
-    return 0
+    server = uvicorn.Server(server_config(build(settings), settings, host=host, port=port))
+    server.run()
+    return 0 if server.started else 3  # as uvicorn.run: 3 when start-up failed
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:

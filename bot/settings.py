@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import re
 import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
+from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, computed_field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, computed_field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def normalise_database_url(url: str) -> str:
@@ -23,6 +30,94 @@ def normalise_database_url(url: str) -> str:
 def sync_database_url(url: str) -> str:
     """The same database through a sync driver (Alembic runs sync)."""
     return url.replace("sqlite+aiosqlite://", "sqlite://")
+
+
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_RATE = re.compile(r"^\s*(\d{1,9})\s*/\s*(second|minute|hour|day)s?\s*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `limit` events per sliding `window`, e.g. "60/minute"."""
+
+    limit: int
+    window: timedelta
+
+    def __str__(self) -> str:
+        seconds = int(self.window.total_seconds())
+        unit = next(u for u, s in sorted(_UNITS.items(), key=lambda i: -i[1]) if seconds % s == 0)
+        count = seconds // _UNITS[unit]
+        return f"{self.limit}/{unit}" if count == 1 else f"{self.limit}/{count} {unit}s"
+
+
+def parse_rate(value: object) -> Rate | None:
+    """ "60/minute" (second, minute, hour, day) -> Rate; "off" -> None (no limit)."""
+    if value is None or isinstance(value, Rate):
+        return value
+    text = str(value).strip().lower()
+    if text in ("off", "none", ""):
+        return None
+    found = _RATE.match(text)
+    if found is None or int(found.group(1)) < 1:
+        raise ValueError(f"a rate like '60/minute' (second, minute, hour, day) or 'off': {text!r}")
+    return Rate(int(found.group(1)), timedelta(seconds=_UNITS[found.group(2)]))
+
+
+def _listed(value: object) -> list[str]:
+    """A list from the environment: JSON (["a", "b"]) or comma-separated (a, b)."""
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    text = str(value or "").strip()
+    if text.startswith("["):
+        return _listed(json.loads(text))
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _proxies(value: object) -> list[str]:
+    """Addresses or networks (10.0.0.5, 10.0.0.0/8, ::1); anything else is refused."""
+    found = []
+    for item in _listed(value):
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(f"an IP address or network: {item!r}") from None
+    return found
+
+
+_ORIGIN_HOST = re.compile(
+    r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$"
+)
+
+
+def _origins(value: object) -> list[str]:
+    """Web origins (https://www.degerfors.se): scheme and host, optionally a port, no path.
+    They go into a Content-Security-Policy header, so nothing else may pass."""
+    found = []
+    for item in _listed(value):
+        parts = urlsplit(item.lower())
+        host = parts.hostname or ""
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        bad = (
+            parts.scheme not in ("https", "http")
+            or not _ORIGIN_HOST.match(host)
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+            or parts.username
+            or port == -1
+        )
+        if bad:
+            raise ValueError(f"an origin such as https://www.degerfors.se: {item!r}")
+        found.append(f"{parts.scheme}://{host}" + (f":{port}" if port else ""))
+    return found
+
+
+RateSetting = Annotated[Rate | None, NoDecode, BeforeValidator(parse_rate)]
+ProxyList = Annotated[list[str], NoDecode, BeforeValidator(_proxies)]
+OriginList = Annotated[list[str], NoDecode, BeforeValidator(_origins)]
 
 
 class Settings(BaseSettings):
@@ -58,6 +153,25 @@ class Settings(BaseSettings):
     # Meeting reminders, hours before the meeting (whole days keep the wall-clock time).
     reminder_offsets_hours: list[float] = Field(default_factory=lambda: [48.0, 2.0])
     sms_worker_enabled: bool = True  # the SMS queue worker runs inside `serve`
+
+    # Limits. Their state is in the database, so they hold across app instances.
+    # Web chat messages (POST /api/chat) per client address and per conversation.
+    chat_rate_per_client: RateSetting = Field(default="60/minute", validate_default=True)
+    chat_rate_per_conversation: RateSetting = Field(default="20/minute", validate_default=True)
+    # Stored messages in one web conversation; beyond it only "radera" is taken.
+    chat_max_messages: int = Field(default=500, ge=10)
+    # Messages per page of GET /api/chat/{id}.
+    chat_history_page: int = Field(default=100, ge=10, le=1000)
+    # Failed API keys and failed inbox logins per client address.
+    auth_failure_rate: RateSetting = Field(default="10/minute", validate_default=True)
+    # Request bodies: every endpoint, and the imports (/admin/api/v1/import/...).
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_import_bytes: int = Field(default=20_000_000, ge=1024)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks).
+    trusted_proxies: ProxyList = Field(default_factory=list)
+    # Sites that may show the web chat in an iframe (CSP frame-ancestors), e.g. the
+    # municipalities' own: https://www.degerfors.se.
+    chat_embed_origins: OriginList = Field(default_factory=list)
 
     @field_validator("database_url")
     @classmethod

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from admin.auth import FailureLimiter
-from admin.deps import CtxDep, SessionDep
+from admin.deps import CtxDep, LimitsDep, SessionDep, client_address
 from bot.cases import case_overview, case_stats, cases
 from bot.cases.case_actions import (
     ACTIONS,
@@ -33,7 +33,9 @@ from bot.cases.case_actions import (
 from bot.cases.case_models import CaseStatus
 from bot.cases.handoff import DeliveryError
 from bot.core.conversations import list_messages, message_dict
-from bot.staff.models import Role, StaffUser
+from bot.staff.limits import Bucket
+from bot.staff.models import Role
+from bot.staff.sessions import end_session, session_user, start_session
 from handlers import inbox_auth as auth
 
 HERE = Path(__file__).parent
@@ -67,11 +69,12 @@ def _login_redirect() -> HTTPException:
 
 
 async def current_coordinator(request: Request, ctx: CtxDep, session: SessionDep) -> Coordinator:
-    """The logged-in coordinator, or a redirect to the login page."""
+    """The logged-in coordinator, or a redirect to the login page. The session is looked up
+    on every request, so a logout or a new password ends it everywhere at once."""
     secret = ctx.settings.session_secret.get_secret_value()
     cookie = request.cookies.get(auth.SESSION_COOKIE)
-    user_id = auth.read_session_cookie(cookie, now=ctx.clock(), secret=secret)
-    user = await session.get(StaffUser, user_id) if user_id else None
+    token = auth.read_session_cookie(cookie, now=ctx.clock(), secret=secret)
+    user = await session_user(session=session, token=token, now=ctx.clock()) if token else None
     if user is None or user.disabled_at is not None or user.role not in auth.INBOX_ROLES:
         raise _login_redirect()
     scope = None if user.role == Role.admin else list(user.municipalities)
@@ -99,15 +102,14 @@ async def _case_page(
 
 
 def _login_limiter(request: Request) -> FailureLimiter:
-    """Failed inbox logins per client address (one limiter per app, made on first use)."""
+    """Failed inbox logins per client address, counted in the database (settings.
+    auth_failure_rate; one limiter per app, made on first use)."""
     limiter = getattr(request.app.state, "inbox_login_limiter", None)
     if limiter is None:
-        limiter = request.app.state.inbox_login_limiter = FailureLimiter()
+        rate = request.app.state.ctx.settings.auth_failure_rate
+        limiter = FailureLimiter(Bucket("inbox-login-failures", rate))
+        request.app.state.inbox_login_limiter = limiter
     return limiter
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 Me = Annotated[Coordinator, Depends(current_coordinator)]
@@ -145,21 +147,29 @@ def make_router() -> APIRouter:
         request: Request,
         ctx: CtxDep,
         session: SessionDep,
+        limits: LimitsDep,
         username: Annotated[str, Form()] = "",
         password: Annotated[str, Form()] = "",
     ) -> Response:
-        """Check the password and set the signed session cookie."""
-        limiter, client = _login_limiter(request), _client(request)
-        if limiter.retry_after(client, ctx.clock()) is not None:
+        """Check the password, start a server-side session and set its signed cookie."""
+        limiter, client, now = _login_limiter(request), client_address(request), ctx.clock()
+        wait = await limiter.retry_after(limits, client, now)
+        if wait is not None:
             error = "För många felaktiga försök. Vänta en minut och försök igen."
-            return render(request, "inbox_login.html", error=error, status_code=429)
+            response = render(request, "inbox_login.html", error=error, status_code=429)
+            response.headers["Retry-After"] = str(wait)
+            return response
         user = await auth.authenticate(session=session, username=username, password=password)
         if user is None:
-            limiter.fail(client, ctx.clock())
+            await limiter.fail(limits, client, now)
             error = "Fel användarnamn eller lösenord."
             return render(request, "inbox_login.html", error=error, status_code=401)
+        token = await start_session(
+            session=session, user_id=user.id, now=now, expires_at=now + auth.SESSION_LIFETIME
+        )
+        await session.commit()
         secret = ctx.settings.session_secret.get_secret_value()
-        cookie = auth.make_session_cookie(user_id=user.id, now=ctx.clock(), secret=secret)
+        cookie = auth.make_session_cookie(session_token=token, now=now, secret=secret)
         response = RedirectResponse("/inbox", status.HTTP_303_SEE_OTHER)
         # Behind a TLS-terminating proxy the request looks like http: trust the public URL.
         public = ctx.settings.public_base_url or ""
@@ -170,8 +180,14 @@ def make_router() -> APIRouter:
         return response
 
     @router.post("/logout", dependencies=[Csrf])
-    async def logout() -> RedirectResponse:
-        """Forget the session cookie."""
+    async def logout(request: Request, ctx: CtxDep, session: SessionDep) -> RedirectResponse:
+        """End the session on the server (a copied cookie is worthless) and forget it."""
+        secret = ctx.settings.session_secret.get_secret_value()
+        cookie = request.cookies.get(auth.SESSION_COOKIE)
+        token = auth.read_session_cookie(cookie, now=ctx.clock(), secret=secret)
+        if token:
+            await end_session(session=session, token=token)
+            await session.commit()
         response = RedirectResponse("/inbox/login", status.HTTP_303_SEE_OTHER)
         response.delete_cookie(auth.SESSION_COOKIE, path="/")
         return response

@@ -2,7 +2,8 @@
 
 Passwords: scrypt, stored with their parameters (`scrypt$n=16384,r=8,p=1$<salt>$<digest>`),
 so the cost can be raised later without breaking stored hashes. The session cookie is signed
-with itsdangerous over settings.session_secret; its payload {uid, exp} carries an expiry from
+with itsdangerous over settings.session_secret; its payload {sid, exp} names a server-side
+session (bot.staff.sessions: logout and a new password end it) and carries an expiry from
 the injected clock (itsdangerous' own timestamps would read the wall clock). CSRF uses the
 double-submit pattern: a random cookie value that every POST form echoes.
 """
@@ -19,6 +20,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.staff.models import Role, StaffUser
+from bot.staff.sessions import end_user_sessions
 
 SESSION_COOKIE = "fg_inbox"
 CSRF_COOKIE = "fg_inbox_csrf"
@@ -60,13 +62,13 @@ def _serializer(secret: str) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt=_COOKIE_SALT)
 
 
-def make_session_cookie(*, user_id: str, now: datetime, secret: str) -> str:
+def make_session_cookie(*, session_token: str, now: datetime, secret: str) -> str:
     expires = int((now + SESSION_LIFETIME).timestamp())
-    return str(_serializer(secret).dumps({"uid": user_id, "exp": expires}))
+    return str(_serializer(secret).dumps({"sid": session_token, "exp": expires}))
 
 
 def read_session_cookie(value: str | None, *, now: datetime, secret: str) -> str | None:
-    """The user id in a valid, unexpired cookie; None for anything else."""
+    """The session token in a valid, unexpired cookie; None for anything else."""
     if not value:
         return None
     try:
@@ -77,8 +79,8 @@ def read_session_cookie(value: str | None, *, now: datetime, secret: str) -> str
         return None
     if data["exp"] < now.timestamp():
         return None
-    uid = data.get("uid")
-    return uid if isinstance(uid, str) else None
+    token = data.get("sid")
+    return token if isinstance(token, str) else None
 
 
 def new_csrf_token() -> str:
@@ -115,10 +117,14 @@ async def create_login(
     municipalities: list[str],
     now: datetime,
 ) -> StaffUser:
-    """Create an inbox login, or set the password and scope of an existing username."""
+    """Create an inbox login, or set the password and scope of an existing username (which
+    ends every session it has: whoever held the old password is logged out)."""
     if len(password) < 10:
         raise ValueError("password: at least 10 characters")
-    user = await find_login(session=session, username=username) or StaffUser(
+    existing = await find_login(session=session, username=username)
+    if existing is not None:
+        await end_user_sessions(session=session, user_id=existing.id)
+    user = existing or StaffUser(
         name=name, role=role, username=username.strip().lower(), created_at=now
     )
     user.name, user.role, user.municipalities = name, role, municipalities

@@ -1,7 +1,10 @@
 """Web chat: the page at / and its JSON API, a thin adapter over the conversation core.
 
 The browser's conversation id is the Conversation's id and its sender_ref (an unguessable
-uuid4), so holding the id is what lets a browser read its own conversation.
+uuid4), so holding the id is what lets a browser read its own conversation. Messages are
+rate-limited per client address and per conversation (state in the database, shared by
+every instance), a conversation holds at most settings.chat_max_messages, and its history
+is read a page at a time.
 """
 
 from __future__ import annotations
@@ -19,17 +22,30 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import UUID4, BaseModel, BeforeValidator, Field
 
+from admin.deps import LimitsDep, client_address
 from bot.context import AppContext, get_ctx
-from bot.core.conversations import ConversationIdTaken
+from bot.core.conversations import ConversationIdTaken, get_conversation
+from bot.core.dialogue import State
 from bot.core.dto import Channel, Inbound, Reply
-from bot.core.intents import clean
+from bot.core.intents import Intent, classify, clean
+from bot.staff.limits import Bucket
 
 HERE = Path(__file__).parent
 MAX_TEXT = 10_000
-STATIC = {"chat.js": "text/javascript", "chat.css": "text/css"}
+STATIC = {
+    "chat.js": "text/javascript",
+    "chat.css": "text/css",
+    "api-docs.js": "text/javascript",  # the /docs page's start-up (handlers/api_docs.py)
+}
+# A full conversation still takes "radera" and its confirmation, up to this many messages more.
+DELETE_ROOM = 10
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 After = Annotated[int, Query(ge=0, le=2**31 - 1, description="only messages after this seq")]
+PageSize = Annotated[
+    int | None,
+    Query(ge=1, le=1000, description="at most this many messages (default and most: a page)"),
+]
 
 
 def _cleaned(value: object) -> object:
@@ -82,7 +98,21 @@ class HistoryMessage(MessageOut):
 
 class HistoryOut(BaseModel):
     conversation_id: str
-    messages: list[HistoryMessage]
+    messages: list[HistoryMessage] = Field(description="in order of seq, one page")
+    has_more: bool = Field(
+        default=False, description="more messages follow: ask again with after=<last seq>"
+    )
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+LIMITED = {
+    409: {"model": Problem, "description": "the conversation is full; only 'radera' is taken"},
+    413: {"model": Problem, "description": "the body is larger than MAX_BODY_BYTES"},
+    429: {"model": Problem, "description": "too many messages; wait Retry-After seconds"},
+}
 
 
 def _message(reply: Reply) -> MessageOut:
@@ -119,10 +149,24 @@ def make_router() -> APIRouter:
             raise HTTPException(404, "no such file")
         return FileResponse(HERE / "static" / name, media_type=STATIC[name])
 
-    @router.post("/api/chat")
-    async def post_chat(body: ChatIn, ctx: Ctx) -> ChatOut:
+    @router.post("/api/chat", responses=LIMITED)
+    async def post_chat(body: ChatIn, ctx: Ctx, request: Request, limits: LimitsDep) -> ChatOut:
         """Send one parent message; returns the assistant's replies."""
+        settings = ctx.settings
         conversation_id = str(body.conversation_id or uuid.uuid4())
+        wait = await limits.take(
+            ctx.clock(),
+            (Bucket("chat-client", settings.chat_rate_per_client), client_address(request)),
+            (Bucket("chat-conversation", settings.chat_rate_per_conversation), conversation_id),
+        )
+        if wait is not None:
+            raise HTTPException(
+                429,
+                f"too many messages: try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+        if body.conversation_id is not None:
+            await _refuse_when_full(ctx, conversation_id, body)
         inbound = Inbound(
             channel=Channel.web,
             sender_ref=conversation_id,
@@ -145,14 +189,42 @@ def make_router() -> APIRouter:
         )
 
     @router.get("/api/chat/{conversation_id}")
-    async def get_chat(conversation_id: UUID4, ctx: Ctx, after: After = 0) -> HistoryOut:
-        """The conversation's messages (coordinator replies included), after seq `after`."""
+    async def get_chat(
+        conversation_id: UUID4, ctx: Ctx, after: After = 0, limit: PageSize = None
+    ) -> HistoryOut:
+        """The conversation's messages (coordinator replies included) after seq `after`, one
+        page at a time: while `has_more`, ask again with `after` = the last seq."""
         history = await ctx.core.history(
             str(conversation_id), after_seq=after, channel=Channel.web
         )
         if history is None:
             raise HTTPException(404, "unknown conversation")
-        messages = [HistoryMessage.model_validate(m) for m in history]
-        return HistoryOut(conversation_id=str(conversation_id), messages=messages)
+        size = min(limit or ctx.settings.chat_history_page, ctx.settings.chat_history_page)
+        ordered = sorted(history, key=lambda m: m["seq"])  # pages follow seq
+        page = [HistoryMessage.model_validate(m) for m in ordered[:size]]
+        return HistoryOut(
+            conversation_id=str(conversation_id), messages=page, has_more=len(ordered) > size
+        )
 
     return router
+
+
+async def _refuse_when_full(ctx: AppContext, conversation_id: str, body: ChatIn) -> None:
+    """409 when the conversation holds chat_max_messages; "radera" (and its yes) still pass,
+    a little beyond it, so a parent can always delete what they wrote."""
+    async with ctx.sessions() as session:
+        found = await get_conversation(session=session, conversation_id=conversation_id)
+    cap = ctx.settings.chat_max_messages
+    if found is None or found.last_seq < cap:
+        return
+    deleting = (
+        classify(body.text, body.action).intent in (Intent.delete, Intent.delete_confirmed)
+        or found.state == State.awaiting_delete
+    )
+    if deleting and found.last_seq < cap + DELETE_ROOM:
+        return
+    raise HTTPException(
+        409,
+        f"conversation_id: the conversation has reached {cap} messages; only 'radera' is "
+        "taken now; start a new one with conversation_id null",
+    )

@@ -41,8 +41,8 @@ def test_malformed_hashes_never_verify() -> None:
 
 
 def test_session_cookie_is_signed_and_expires_by_the_injected_clock() -> None:
-    cookie = make_session_cookie(user_id="u1", now=NOW, secret="s" * 32)
-    assert read_session_cookie(cookie, now=NOW, secret="s" * 32) == "u1"
+    cookie = make_session_cookie(session_token="t1", now=NOW, secret="s" * 32)
+    assert read_session_cookie(cookie, now=NOW, secret="s" * 32) == "t1"
     later = NOW + SESSION_LIFETIME + timedelta(seconds=1)
     assert read_session_cookie(cookie, now=later, secret="s" * 32) is None
     assert read_session_cookie(cookie, now=NOW, secret="t" * 32) is None

@@ -1,10 +1,15 @@
-"""The audit log, queryable per resource (admins and editors)."""
+"""The audit log, queryable per resource: admins read all of it, editors the directory's.
+
+An entry shows what it describes (a meeting's entry holds names, phone numbers and places),
+so it is read like the resource: editors may read the directory (services, organizations,
+contact points, categories, synonyms), not cases, meetings, staff users or API keys.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from admin.auth import Principal, require_editor
 from admin.deps import SessionDep
@@ -14,12 +19,19 @@ from bot.staff.audit import list_entries
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 IdQuery = Annotated[str | None, Query(max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
+# What an editor may read, so the audit entries they may read too.
+DIRECTORY = frozenset({"service", "organization", "contact_point", "category", "synonym"})
+
+
+def readable_types(who: Principal) -> frozenset[str] | None:
+    """The resource types whose entries `who` may read; None: every type (admins)."""
+    return None if who.is_admin else DIRECTORY
 
 
 @router.get("", response_model=AuditEntriesPublic, responses=READ_ERRORS)
 async def read_audit(
     session: SessionDep,
-    _who: Principal = Depends(require_editor),
+    who: Principal = Depends(require_editor),
     resource_type: Annotated[
         str | None,
         Query(max_length=32, pattern=r"^[a-z_]+$", description="service, organization, ..."),
@@ -29,12 +41,20 @@ async def read_audit(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> AuditEntriesPublic:
-    """Audit entries, newest first."""
+    """Audit entries, newest first; editors get those about the directory only."""
+    scope = readable_types(who)
+    if scope is not None and resource_type is not None and resource_type not in scope:
+        names = ", ".join(sorted(scope))
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"resource_type: editors read the audit of {names} only",
+        )
     rows, total = await list_entries(
         session=session,
         resource_type=resource_type,
         resource_id=resource_id,
         actor_id=actor_id,
+        resource_types=scope,
         limit=limit,
         offset=offset,
     )

@@ -6,6 +6,7 @@ together with the change it describes.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -73,11 +74,15 @@ async def list_entries(
     resource_type: str | None = None,
     resource_id: str | None = None,
     actor_id: str | None = None,
+    resource_types: Collection[str] | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[AuditEntry], int]:
-    """Entries newest first, filtered per resource or actor, with the total count."""
+    """Entries newest first, filtered per resource or actor, with the total count.
+    `resource_types` is the reader's scope: only entries about these kinds (None: all)."""
     stmt = select(AuditEntry)
+    if resource_types is not None:
+        stmt = stmt.where(col(AuditEntry.resource_type).in_(sorted(resource_types)))
     if resource_type is not None:
         stmt = stmt.where(AuditEntry.resource_type == resource_type)
     if resource_id is not None:

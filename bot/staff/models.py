@@ -1,4 +1,4 @@
-"""Staff accounts, API keys and the audit log."""
+"""Staff accounts, API keys, the audit log, inbox sessions and rate-limit events."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from directory.models import new_id
@@ -60,3 +60,25 @@ class AuditEntry(SQLModel, table=True):
     resource_id: str = Field(max_length=36, index=True)
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class RateEvent(SQLModel, table=True):
+    """One counted event of a rate limit (a chat message, a failed login), kept until it
+    leaves its window. In the database, so every app instance counts the same events."""
+
+    __tablename__ = "rate_event"
+    __table_args__ = (Index("ix_rate_event_bucket_expires", "bucket", "expires_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    # sha256 of the limit's name and key: no client address or conversation id in clear.
+    bucket: str = Field(max_length=64)
+    expires_at: datetime = Field(index=True)
+
+
+class InboxSession(SQLModel, table=True):
+    """A coordinator's login: the cookie names it, logout and a new password end it."""
+
+    __tablename__ = "inbox_session"
+    id: str = Field(primary_key=True, max_length=64)  # sha256 of the cookie's token
+    user_id: str = Field(foreign_key="staff_user.id", index=True, ondelete="CASCADE")
+    created_at: datetime
+    expires_at: datetime = Field(index=True)

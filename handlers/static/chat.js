@@ -185,13 +185,20 @@
     });
   }
 
-  // The stored messages after `after`; null when the conversation does not exist (any more).
+  // The stored messages after `after`, every page of them (the server answers a page at a
+  // time); null when the conversation does not exist (any more).
   async function fetchStored(id, after) {
-    const response = await fetch(
-      "/api/chat/" + encodeURIComponent(id) + "?after=" + after, { cache: "no-store" });
-    if (response.status === 404) { return null; }
-    if (!response.ok) { throw new Error("status " + response.status); }
-    return (await response.json()).messages;
+    let messages = [];
+    for (;;) {
+      const response = await fetch(
+        "/api/chat/" + encodeURIComponent(id) + "?after=" + after, { cache: "no-store" });
+      if (response.status === 404) { return null; }
+      if (!response.ok) { throw new Error("status " + response.status); }
+      const page = await response.json();
+      messages = messages.concat(page.messages);
+      if (!page.has_more || !page.messages.length) { return messages; }
+      after = page.messages[page.messages.length - 1].seq;
+    }
   }
 
   // --- Sending and polling ---
@@ -204,8 +211,28 @@
         conversation_id: conversationId, text: text, municipality: kommun, action: action || null,
       }),
     });
-    if (!response.ok) { throw new Error("status " + response.status); }
+    if (!response.ok) {
+      const error = new Error("status " + response.status);
+      error.status = response.status;
+      error.retryAfter = Number(response.headers.get("Retry-After")) || 0;
+      throw error;
+    }
     return response.json();
+  }
+
+  // Why a message did not go out, said kindly: too many too fast (429), a conversation that
+  // is full (409), or anything else.
+  function failureLine(error) {
+    if (error.status === 429) {
+      const wait = error.retryAfter > 0 ? " (ungefär " + error.retryAfter + " sekunder)" : "";
+      return "Du har skickat många meddelanden på kort tid. Vänta en liten stund" + wait +
+        " och skicka sedan igen. Är någon i fara: ring 112.";
+    }
+    if (error.status === 409) {
+      return "Samtalet har blivit så långt att det inte går att skriva mer i det. Skriv " +
+        "\"radera\" för att ta bort det och börja om. Är någon i fara: ring 112.";
+    }
+    return "Det gick inte att skicka just nu. Försök igen. Är någon i fara: ring 112.";
   }
 
   async function send(text, action) {
@@ -224,8 +251,7 @@
       } catch (error) {
         mine.classList.replace("msg--pending", "msg--failed");
         pending = null;
-        status.textContent =
-          "Det gick inte att skicka just nu. Försök igen. Är någon i fara: ring 112.";
+        status.textContent = failureLine(error);
         return;
       }
       if (data.deleted) {
