@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -235,7 +235,10 @@ def make_router() -> APIRouter:
 
     @router.get("/cases/{case_id}/messages.json")
     async def case_messages(
-        case_id: str, me: Me, session: SessionDep, after: int = 0
+        case_id: str,
+        me: Me,
+        session: SessionDep,
+        after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,  # seq is a 32-bit column
     ) -> JSONResponse:
         """New messages since seq `after` (the case page polls this)."""
         page = await _case_page(session=session, case_id=case_id, me=me, full=False)

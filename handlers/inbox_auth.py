@@ -15,7 +15,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -73,7 +73,7 @@ def read_session_cookie(value: str | None, *, now: datetime, secret: str) -> str
         return None
     try:
         data = _serializer(secret).loads(value)
-    except BadSignature:
+    except (BadData, UnicodeError):  # forged, truncated or not even ASCII
         return None
     if not isinstance(data, dict) or not isinstance(data.get("exp"), int):
         return None
@@ -88,7 +88,10 @@ def new_csrf_token() -> str:
 
 
 def csrf_ok(*, cookie: str | None, submitted: str | None) -> bool:
-    return bool(cookie and submitted) and hmac.compare_digest(str(cookie), str(submitted))
+    # As bytes: compare_digest refuses str with non-ASCII characters (a forged token).
+    if not (cookie and submitted):
+        return False
+    return hmac.compare_digest(str(cookie).encode(), str(submitted).encode())
 
 
 async def find_login(*, session: AsyncSession, username: str) -> StaffUser | None:

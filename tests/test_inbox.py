@@ -22,8 +22,9 @@ from bot.core.dto import Channel
 from bot.core.models import Author, Conversation
 from bot.settings import Settings
 from bot.staff.models import AuditEntry
+from handlers.inbox_auth import CSRF_COOKIE, SESSION_COOKIE
 from tests import factories
-from tests.inbox_support import CSRF_INPUT, add_coordinator, login, open_parent_case
+from tests.inbox_support import CSRF_INPUT, PASSWORD, add_coordinator, login, open_parent_case
 
 
 @dataclass
@@ -361,3 +362,28 @@ async def parent_writes(env: Env, case_id: str, text: str) -> None:
             session=session, conversation=conversation, message=message
         )
         await session.commit()
+
+
+async def test_odd_tokens_cookies_and_positions_get_a_4xx(env: Env) -> None:
+    """A forged CSRF token or session cookie with non-ASCII characters and a poll position
+    past the seq column's range are refused, never answered with a server error."""
+    await add_coordinator(env.sessions, env.clock, username="anna", municipality="Degerfors")
+    opened = await degerfors_case(env)
+
+    def cookie(name: str, value: str) -> dict[str, bytes]:  # raw UTF-8, as a forger sends
+        return {"cookie": f"{name}={value}".encode()}
+
+    form = {"username": "anna", "password": PASSWORD, "csrf_token": "åäö-token"}
+    for sent in ("åäö-token", "ascii-token"):
+        login_page = await env.client.post(
+            "/inbox/login", data=form, headers=cookie(CSRF_COOKIE, sent)
+        )
+        assert login_page.status_code in (303, 403), login_page.status_code
+    forged = await env.client.get("/inbox", headers=cookie(SESSION_COOKIE, "föfalskad.kaka"))
+    assert forged.status_code in (303, 401)  # sent to the login page, not a 500
+    await login(env.client, "anna")
+    for after in (2**31, 2**63, -1):
+        poll = await env.client.get(
+            f"/inbox/cases/{opened.case.id}/messages.json", params={"after": after}
+        )
+        assert poll.status_code == 422 and "after" in poll.text
