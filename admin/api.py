@@ -4,7 +4,7 @@ Other features add their router with one line below (cases, meetings)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from admin.routes import (
     audit,
@@ -18,11 +18,13 @@ from admin.routes import (
     synonyms,
     transfer,
 )
+from admin.validation import refuse_unstorable
 
 
 def make_admin_router() -> APIRouter:
     """A fresh router tree per app (routers hold no state, but tests build many apps)."""
-    router = APIRouter(prefix="/admin/api/v1")
+    # Text the database cannot store (NUL...) is a 422 on every route, not a 500 on some.
+    router = APIRouter(prefix="/admin/api/v1", dependencies=[Depends(refuse_unstorable)])
     for module in (organizations, services, contacts, categories, synonyms, keys, audit, transfer):
         router.include_router(module.router)
     router.include_router(cases.router)  # coordinators' cases

@@ -10,6 +10,8 @@ from typing import Annotated
 
 from fastapi import Header, HTTPException, Response, status
 
+from admin.validation import whole_number
+
 IfMatch = Annotated[
     str | None,
     Header(
@@ -35,12 +37,13 @@ def expected_version(if_match: str | None) -> int:
             detail='If-Match header required: send the ETag from your last read, e.g. "3"',
         )
     tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit() or len(tag) > 9:
+    try:
+        return whole_number(tag)  # ASCII digits only: a header may carry "²" (latin-1)
+    except ValueError:
         raise HTTPException(
             status.HTTP_412_PRECONDITION_FAILED,
             detail="If-Match does not name a version of this resource; read it again",
-        )
-    return int(tag)
+        ) from None
 
 
 def stale(current: int) -> HTTPException:

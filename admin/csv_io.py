@@ -28,7 +28,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from admin.auth import Principal
 from admin.hsds_sync import ImportItem, ImportReport
-from admin.validation import Problems, check_service, normalise_phone, validate_as
+from admin.validation import (
+    Problems,
+    check_categories,
+    check_service,
+    contact_value_key,
+    normalise_phone,
+    validate_as,
+    whole_number,
+)
 from bot.staff import audit
 from directory import crud
 from directory.models import (
@@ -61,11 +69,23 @@ def decode(raw: bytes) -> str:
 
 
 def read_rows(text: str) -> list[dict[str, str]]:
-    """Rows keyed by lower-case column name; 422 for an unusable header."""
+    """Rows keyed by lower-case column name; 422 for an unusable header or an unreadable row
+    (a cell over the csv module's 131,072 characters, say). Lines may end in CR LF, LF or a
+    lone CR (old Mac spreadsheets)."""
     problems = Problems(("body",))
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return _rows(reader, first, problems)
+    except csv.Error as exc:
+        line = reader.reader.line_num  # DictReader's own count lags one line behind
+        problems.loc_add(("row", line), f"not readable as CSV: {exc}", "")
+        problems.raise_if_any()
+        raise
+
+
+def _rows(reader: csv.DictReader[str], first: str, problems: Problems) -> list[dict[str, str]]:
     header = [h.strip().lower() for h in reader.fieldnames or []]
     if "name" not in header and "id" not in header:
         problems.add("header", "needs a header row with at least 'name' (or 'id')", first[:200])
@@ -92,10 +112,10 @@ def row_changes(row: dict[str, str], problems: Problems) -> dict[str, Any]:
         if key in LIST_COLUMNS:
             changes[key] = _items(cell)
         elif key in INT_COLUMNS:
-            if cell.isdigit():
-                changes[key] = int(cell)
-            else:
-                problems.add(key, "must be a whole number of years", cell)
+            try:
+                changes[key] = whole_number(cell, max_digits=3)
+            except ValueError as exc:
+                problems.add(key, f"{exc} (years)", cell[:50])
         elif key in BOOL_COLUMNS:
             if cell.lower() not in YES | NO:
                 problems.add(key, "must be ja or nej", cell)
@@ -125,13 +145,19 @@ class CsvPlan:
 
 
 async def plan_csv(
-    *, session: AsyncSession, who: Principal, rows: list[dict[str, str]], dry_run: bool
+    *,
+    session: AsyncSession,
+    who: Principal,
+    rows: list[dict[str, str]],
+    dry_run: bool,
+    allow_duplicate: bool = False,
 ) -> CsvPlan:
-    """Check every row and work out what it would change; 422/403 naming the row."""
+    """Check every row and work out what it would change; 422/403/409 naming the row."""
     live = await crud.all_services(session=session)
     by_id = {s.id: s for s in live}
     contacts = await crud.contacts_by_service(session=session, service_ids=list(by_id))
     orgs = {o.name.casefold(): o for o in await crud.all_organizations(session=session)}
+    known = await crud.category_codes(session=session)
     problems = Problems(("body",))
     plan = CsvPlan(report=ImportReport(dry_run=dry_run), rows=[])
     for number, row in enumerate(rows, start=2):  # spreadsheet row numbers (1 = header)
@@ -143,6 +169,9 @@ async def plan_csv(
         merged = {**base, **changes}
         data = validate_as(ServiceCreate, merged, local)
         values = check_service(data.model_dump(), local) if not local.errors else merged
+        if not local.errors:
+            kept = service.categories if service else []
+            check_categories(local, values["categories"], known=known, kept=kept)
         phones = _phones(phones, local)
         org_name = row.get("organization") or None
         if org_name:
@@ -155,6 +184,14 @@ async def plan_csv(
         if local.errors:
             continue
         _authorise(who, number, service, values)
+        if service is None and not allow_duplicate:
+            others = [(s.name, s.municipalities, f"service {s.id}") for s in live]
+            others += [
+                (r.values["name"], r.values["municipalities"], f"row {r.number}")
+                for r in plan.rows
+                if r.service is None
+            ]
+            _refuse_duplicate(number, values, others)
         item = RowPlan(number, service, values, phones, org_name)
         item.fields = _changed(item, contacts.get(service.id, []) if service else [], orgs)
         plan.rows.append(item)
@@ -180,6 +217,25 @@ def _find(
         ):
             return service
     return None
+
+
+def _refuse_duplicate(
+    number: int, values: dict[str, Any], others: list[tuple[str, list[str], str]]
+) -> None:
+    """409 for a new row parents would see as the double of a live service or an earlier
+    row (`others`: name, municipalities, which): the same name, a municipality in common."""
+    for name, places, which in others:
+        if crud.same_name(name, values["name"]) and crud.serve_the_same_place(
+            places, values["municipalities"]
+        ):
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                detail=(
+                    f"row {number}: {name!r} ({', '.join(places) or 'the whole country'}) "
+                    f"duplicates {which}; give its id to change it, or send "
+                    "?allow_duplicate=true to add another"
+                ),
+            )
 
 
 def _phones(cells: list[str] | None, problems: Problems) -> list[str] | None:
@@ -215,9 +271,8 @@ def _changed(
         return []
     current = item.service.model_dump(include=set(ServiceCreate.model_fields))
     fields = [k for k, v in item.values.items() if k != "organization_id" and current.get(k) != v]
-    if item.phones is not None and item.phones != [
-        c.value for c in contacts if c.kind == ContactKind.phone
-    ]:
+    current_phones = [_phone_key(c.value) for c in contacts if c.kind == ContactKind.phone]
+    if item.phones is not None and item.phones != current_phones:
         fields.append("phones")
     if item.organization is not None:
         org = orgs.get(item.organization.casefold())
@@ -289,6 +344,10 @@ async def _organization(
     return org.id
 
 
+def _phone_key(value: str) -> str:
+    return contact_value_key(ContactKind.phone, value)
+
+
 async def _sync_phones(
     session: AsyncSession, service_id: str, numbers: list[str], now: datetime
 ) -> None:
@@ -296,9 +355,10 @@ async def _sync_phones(
         service_id
     ]
     phones = [c for c in current if c.kind == ContactKind.phone]
-    keep = {c.value: c for c in phones if c.value in numbers}
+    # "116 111" as stored is the row's 116111: kept as written, not replaced.
+    keep = {_phone_key(c.value): c for c in phones if _phone_key(c.value) in numbers}
     for contact in phones:
-        if contact.value not in numbers:
+        if _phone_key(contact.value) not in numbers:
             contact.deleted_at, contact.version, contact.updated_at = now, contact.version + 1, now
             session.add(contact)
     position = max((c.position for c in current), default=-1) + 1

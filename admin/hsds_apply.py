@@ -4,7 +4,7 @@ change, the document's ids and last_modified kept so a round trip gives the same
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -102,12 +102,15 @@ def _service_values(record: ServiceRecord) -> dict[str, Any]:
 
 
 def _stamp(value: Any, fallback: datetime) -> datetime:
-    if isinstance(value, str) and value:
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return fallback
-    return fallback
+    """The document's last_modified in UTC; the import's time when it has none we can use
+    (unreadable, or so far out that UTC cannot hold it: 0001-01-01T00:00+14:00)."""
+    if not isinstance(value, str) or not value:
+        return fallback
+    try:
+        stamp = datetime.fromisoformat(value)
+        return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return fallback
 
 
 async def _create_service(w: Writer, record: ServiceRecord) -> None:

@@ -15,9 +15,14 @@ from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from admin.hsds import ServiceRecord, page, record_from_rows, to_hsds
-from admin.validation import Problems
+from admin.validation import (
+    Problems,
+    contact_value_key,
+    normalise_email,
+    normalise_url,
+)
 from directory import crud
-from directory.models import Organization, ServiceCreate
+from directory.models import ContactKind, Organization, ServiceCreate
 
 COMPARED = list(ServiceCreate.model_fields)  # includes assured_date (ServiceBase)
 
@@ -81,6 +86,35 @@ def _differences(old: ServiceRecord, new: ServiceRecord) -> list[str]:
     return fields
 
 
+# Fields an import normalises (as every edit does): a value equal to the stored one once
+# normalised is the stored one. Data written before the check (the bundled directory's
+# "116 111", say) must not read as changed on every round trip.
+NORMALISED = {"url": normalise_url, "email": normalise_email, "website": normalise_url}
+
+
+def same_value(field: str, stored: Any, given: Any) -> bool:
+    if stored == given or not (isinstance(stored, str) and isinstance(given, str)):
+        return stored == given
+    try:
+        return field in NORMALISED and NORMALISED[field](stored) == given
+    except ValueError:
+        return False
+
+
+def keep_stored_forms(old: ServiceRecord, new: ServiceRecord) -> None:
+    """Give the import the stored spelling of values that only differ in form."""
+    for key in ("url", "email"):
+        if same_value(key, old.fields.get(key), new.fields.get(key)):
+            new.fields[key] = old.fields.get(key)
+    stored = {c["id"]: c for c in old.contacts}
+    for contact in new.contacts:
+        was = stored.get(contact["id"])
+        if was is not None and was["kind"] == contact["kind"] and was["value"] != contact["value"]:
+            kind = ContactKind(was["kind"])
+            if contact_value_key(kind, was["value"]) == contact["value"]:
+                contact["value"] = was["value"]
+
+
 def _contact_keys(record: ServiceRecord) -> list[tuple[Any, ...]]:
     return [
         (c["id"], c["kind"], c["value"], c["label"], c["note"], c["position"])
@@ -102,6 +136,7 @@ async def plan_import(
         if old is None:
             report.created.append(item)
             continue
+        keep_stored_forms(old, record)
         item.fields = _differences(old, record) + (["deleted_at"] if record.id in gone else [])
         if item.fields:
             report.changed.append(item)
@@ -146,4 +181,4 @@ async def _plan_shared(
 
 def org_changes(old: Organization, new: dict[str, Any]) -> dict[str, Any]:
     keys = ("name", "description", "email", "website")
-    return {k: new.get(k) for k in keys if getattr(old, k) != new.get(k)}
+    return {k: new.get(k) for k in keys if not same_value(k, getattr(old, k), new.get(k))}

@@ -10,7 +10,10 @@ import csv
 import io
 import json
 import zipfile
+import zlib
 from typing import Any
+
+from admin.validation import whole_number
 
 _COLUMNS = {
     "organization": (
@@ -168,9 +171,19 @@ def _read_tables(data: bytes) -> dict[str, list[dict[str, Any]]]:
         for table, (path, _columns) in TABLES.items():
             if path in names:
                 text = archive.read(path).decode("utf-8-sig")
-                rows = csv.DictReader(io.StringIO(text))
+                rows = csv.DictReader(io.StringIO(text, newline=""))
                 tables[table] = [{k: v for k, v in r.items() if k and v} for r in rows]
-    except (zipfile.BadZipFile, UnicodeDecodeError, csv.Error, KeyError, OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        UnicodeDecodeError,
+        csv.Error,
+        KeyError,
+        OSError,
+        EOFError,
+        zlib.error,
+        NotImplementedError,  # a compression method zipfile does not have
+        RuntimeError,  # an encrypted member
+    ) as exc:
         raise PackageError(f"not a zipped HSDS data package: {exc}") from None
     if "service" not in tables:
         raise PackageError("the package has no services.csv")
@@ -185,10 +198,12 @@ def _by(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]
 
 
 def _number(value: Any) -> Any:
-    """CSV cells are text; HSDS ages are numbers."""
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return value
+    """CSV cells are text; HSDS ages are numbers. Anything else ("²", 5,000 digits) stays
+    text, for the import's checks to name (422)."""
+    try:
+        return whole_number(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
 
 
 def services_from_package(data: bytes) -> list[dict[str, Any]]:

@@ -2,20 +2,31 @@
 
 Every failure becomes a 422 in FastAPI's own shape (`detail[].loc/msg/type`), naming the
 field and the reason, so API callers see one error format whatever the source.
+
+Bad input must never reach the database as a 500. What the models accept but the database
+cannot store (NUL characters and lone surrogates in text: PostgreSQL refuses both) is refused
+for every request by `refuse_unstorable` and for every imported cell by `validate_as`; numbers
+written as text (CSV cells, HSDS packages, If-Match) are read by `whole_number` alone, which
+takes ASCII digits only (`int("²")` raises, and 5,000 digits exceed Python's limit).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
-from urllib.parse import urlparse
+from urllib.parse import quote, urlsplit, urlunsplit
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from bot.sms.phone import is_short_code, to_e164
+from bot.sms.phone import to_e164
 from directory.models import ContactKind, Scope
 from directory.municipalities import MunicipalityResolver
 
@@ -47,13 +58,60 @@ class Problems:
             raise RequestValidationError(self.errors)
 
 
+# --- text the database can store, numbers written as text -------------------------------
+
+MAX_WHOLE_NUMBER_DIGITS = 9
+
+
+def unstorable(value: str) -> str | None:
+    """Why the database cannot store this text (NUL, a lone surrogate), or None."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        return "is not valid Unicode text (a lone surrogate)"
+    return None
+
+
+def whole_number(text: str, *, max_digits: int = MAX_WHOLE_NUMBER_DIGITS) -> int:
+    """A non-negative whole number written in ASCII digits, or ValueError saying so.
+
+    `str.isdigit` is true for "²" and other Unicode digits that `int` refuses or reads
+    differently, and `int` refuses more than 4,300 digits: both were 500s."""
+    value = text.strip()
+    if not value or not value.isascii() or not value.isdigit():
+        raise ValueError("must be a whole number (digits 0-9)")
+    if len(value.lstrip("0")) > max_digits:
+        raise ValueError(f"must be a whole number of at most {max_digits} digits")
+    return int(value)
+
+
+# --- phone, e-mail, web address ---------------------------------------------------------
+
+# Swedish short numbers a service may have: 112 (emergency), 1177 (healthcare), 113 13
+# (information in a crisis), 114 14 (police), 116 xxx (EU helplines: 116 111 BRIS, 116 006
+# victim support), 118 xxx (directory enquiries), 90 xxx (helplines: 90101 Självmordslinjen).
+SHORT_NUMBER = re.compile(r"112|1177|11313|11414|116\d{3}|118\d{3}|90\d{3}")
+_PHONE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2013\u2212./()]")
+PHONE_HINT = (
+    "a Swedish phone number with its area code (0586-480 00, 070-123 45 67, +46 ...) or a "
+    "short number such as 112, 1177, 114 14, 116 111 or 90101"
+)
+
+
 def normalise_phone(raw: str) -> str:
-    """E.164 for ordinary numbers; short service numbers (112, 1177, 116 111) keep their digits."""
-    digits = raw.replace(" ", "").replace("-", "")
-    # Swedish short numbers never start with 0; "0712" is a truncated ordinary number.
-    if is_short_code(raw) and len(digits) >= 3 and not digits.startswith("0"):
+    """E.164 for Swedish numbers; short service numbers (112, 1177, 116 111) keep their digits."""
+    digits = _PHONE_SEPARATORS.sub("", raw)
+    if SHORT_NUMBER.fullmatch(digits):
         return digits
-    return to_e164(raw)
+    if digits.isascii() and digits.isdigit() and len(digits) <= 6 and digits[:1] != "0":
+        raise ValueError(f"not a known short number; use {PHONE_HINT}")
+    try:
+        number = to_e164(raw)
+    except ValueError:
+        raise ValueError(f"not a valid phone number; use {PHONE_HINT}") from None
+    if phonenumbers.region_code_for_number(phonenumbers.parse(number)) != "SE":
+        raise ValueError(f"not a Swedish number; use {PHONE_HINT}")
+    return number
 
 
 def normalise_email(raw: str) -> str:
@@ -63,12 +121,49 @@ def normalise_email(raw: str) -> str:
         raise ValueError(f"not a valid e-mail address: {exc}") from None
 
 
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.?")
+# Characters a URI keeps as they are; everything else (å, ä, ö...) is %-encoded.
+_URI_KEEP = "/?#[]@!$&'()*+,;=:-._~%"
+
+
 def normalise_url(raw: str) -> str:
+    """An http(s) address as a URI: an IRI's "ö" is %-encoded (in the host: IDNA, xn--)."""
     value = raw.strip()
-    parts = urlparse(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must be an http:// or https:// address without spaces")
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise ValueError(f"must be an http:// or https:// address: {exc}") from None
+    host, _colon, port = parts.netloc.partition(":")
+    if parts.scheme.lower() not in ("http", "https") or not host:
         raise ValueError("must be an http:// or https:// address")
-    return value
+    if "@" in parts.netloc:
+        raise ValueError("must not contain a user name or password")
+    if port and not (port.isascii() and port.isdigit() and int(port) <= 65535):
+        raise ValueError("the port must be a number 0-65535")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError("the host name is not a valid domain name") from None
+    if not _HOST.fullmatch(host):
+        raise ValueError("the host name is not a valid domain name")
+    netloc = f"{host}:{port}" if port else host
+    path, query, fragment = (quote(p, safe=_URI_KEEP) for p in parts[2:])
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+
+def contact_value_key(kind: ContactKind, value: str) -> str:
+    """A contact value in its stored form, for comparing: "116 111" and "116111" are one
+    number. Values that do not normalise (older data) compare as written."""
+    try:
+        return CONTACT_CHECKS[kind](value) if kind in CONTACT_CHECKS else value.strip()
+    except ValueError:
+        return value.strip()
+
+
+# --- municipalities, categories ----------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
@@ -77,22 +172,59 @@ def _resolver() -> Any:
 
 
 def canonical_municipality(name: str) -> str:
-    """The official spelling of one of Sweden's 290 municipalities, or ValueError."""
-    found = _resolver().canonical(name) if name.strip() else None
-    if not found:
-        raise ValueError("not a Swedish municipality (use the official name, e.g. 'Degerfors')")
-    return found
+    """The official spelling of one of Sweden's 290 municipalities, or ValueError.
+
+    Case, missing å/ä/ö and "kommun" are forgiven; a misspelling is not corrected silently
+    (the likely name is offered instead)."""
+    found = _resolver().canonical(name, typos=False) if name.strip() else None
+    if found:
+        return found
+    likely = _resolver().canonical(name) if name.strip() else None
+    if likely:
+        raise ValueError(f"not a Swedish municipality; did you mean '{likely}'?")
+    raise ValueError("not a Swedish municipality (use the official name, e.g. 'Degerfors')")
+
+
+def check_categories(
+    problems: Problems, codes: Iterable[str], *, known: set[str], kept: Iterable[str] = ()
+) -> None:
+    """Every category code must be one of the category list's (`kept`: codes the row already
+    had, which stay even if their category was deleted since)."""
+    allowed = known | set(kept)
+    for index, code in enumerate(codes):
+        if code not in allowed:
+            problems.loc_add(
+                ("categories", index),
+                "not a category code (GET /admin/api/v1/categories lists them)",
+                code,
+            )
+
+
+# --- dates and times ----------------------------------------------------------------------
+
+
+def check_moment(
+    problems: Problems, field: str, value: datetime, *, after: datetime, before: datetime
+) -> None:
+    """An aware time after `after` and before `before`. The upper bound matters: pydantic
+    takes 9999-12-31T23:59-14:00, which overflows as soon as anything turns it into UTC."""
+    if value <= after:
+        problems.add(field, "must be in the future", value.isoformat())
+    elif value >= before:
+        problems.add(field, f"must be before {before.date().isoformat()}", value.isoformat())
+
+
+CONTACT_CHECKS = {
+    ContactKind.phone: normalise_phone,
+    ContactKind.email: normalise_email,
+    ContactKind.web: normalise_url,
+    ContactKind.chat: normalise_url,
+}
 
 
 def check_contact(problems: Problems, kind: ContactKind, value: str) -> str:
     """Normalise a contact point's value for its kind (phone, e-mail, web...)."""
-    checks = {
-        ContactKind.phone: normalise_phone,
-        ContactKind.email: normalise_email,
-        ContactKind.web: normalise_url,
-        ContactKind.chat: normalise_url,
-    }
-    check = checks.get(kind)
+    check = CONTACT_CHECKS.get(kind)
     if check is None:
         return value.strip()
     try:
@@ -155,15 +287,42 @@ def check_organization(data: dict[str, Any], problems: Problems | None = None) -
     return data
 
 
-def _nul_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    # PostgreSQL cannot store NUL characters in text; refuse them as bad input, not a 500.
+Loc = tuple[str | int, ...]
+
+
+def unstorable_paths(value: Any, path: Loc = ()) -> list[tuple[Loc, str]]:
+    """Where in a JSON-like value there is text the database cannot store, and why."""
     if isinstance(value, str):
-        return [path] if "\x00" in value else []
+        reason = unstorable(value)
+        return [(path, reason)] if reason else []
     if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _nul_paths(v, (*path, k))]
+        found = [(path, r) for k in value if isinstance(k, str) and (r := unstorable(k))]
+        return found + [p for k, v in value.items() for p in unstorable_paths(v, (*path, k))]
     if isinstance(value, list | tuple):
-        return [p for i, v in enumerate(value) for p in _nul_paths(v, (*path, i))]
+        return [p for i, v in enumerate(value) for p in unstorable_paths(v, (*path, i))]
     return []
+
+
+async def refuse_unstorable(request: Request) -> None:
+    """A dependency of the whole admin API: 422 naming the parameter or body field that
+    holds text the database cannot store, before any route reads it."""
+    problems = Problems(())
+    for where, params in (("path", request.path_params), ("query", request.query_params)):
+        for name, value in params.items():
+            if isinstance(value, str) and (reason := unstorable(value)):
+                problems.loc_add((where, name), reason, "")
+    content_type = request.headers.get("content-type", "")
+    if not content_type or "json" in content_type:
+        body = await request.body()  # FastAPI has read it already: this is its cached copy
+        # JSON writes both as \u escapes; only then is the body worth parsing twice.
+        if b"\\u0000" in body or b"\\ud" in body.lower():
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = None  # FastAPI answers malformed JSON itself
+            for loc, reason in unstorable_paths(data, ("body",)):
+                problems.loc_add(loc, reason, "")
+    problems.raise_if_any()
 
 
 def validate_as(model: type[M], data: dict[str, Any], problems: Problems | None = None) -> M:
@@ -174,8 +333,8 @@ def validate_as(model: type[M], data: dict[str, Any], problems: Problems | None 
     own = problems is None
     problems = problems or Problems()
     before = len(problems.errors)
-    for path in _nul_paths(data):
-        problems.loc_add(path, "must not contain NUL characters", "")
+    for path, reason in unstorable_paths(data):
+        problems.loc_add(path, reason, "")
     try:
         result = model.model_validate(data)
     except ValidationError as exc:

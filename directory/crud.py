@@ -82,6 +82,12 @@ async def list_categories(
     return _page(list((await session.exec(stmt)).all()), limit=limit, offset=offset)
 
 
+async def category_codes(*, session: AsyncSession) -> set[str]:
+    """The codes of the live categories: the list services may refer to."""
+    stmt = _deleted_filter(select(Category.code), Category, deleted=False)
+    return set((await session.exec(stmt)).all())
+
+
 async def get_category_by_code(*, session: AsyncSession, code: str) -> Category | None:
     return (await session.exec(select(Category).where(Category.code == code))).first()
 
@@ -122,6 +128,35 @@ async def list_services(
             if _matches_text(q, s.name, s.alternate_name, s.summary, s.description, s.keywords)
         ]
     return _page(rows, limit=limit, offset=offset)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Service names as parents read them: case and spacing do not make another service."""
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def serve_the_same_place(a: Sequence[str], b: Sequence[str]) -> bool:
+    """A national service (no municipalities) is shown everywhere, so it overlaps any."""
+    return not a or not b or bool(set(a) & set(b))
+
+
+async def find_duplicate(
+    *,
+    session: AsyncSession,
+    name: str,
+    municipalities: Sequence[str],
+    exclude_id: str | None = None,
+) -> Service | None:
+    """A live service parents would see beside this one as its double: the same name and a
+    municipality in common."""
+    for service in await all_services(session=session):
+        if (
+            service.id != exclude_id
+            and same_name(service.name, name)
+            and serve_the_same_place(service.municipalities, municipalities)
+        ):
+            return service
+    return None
 
 
 async def all_services(*, session: AsyncSession, deleted: bool = False) -> list[Service]:

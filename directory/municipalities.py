@@ -143,9 +143,13 @@ class MunicipalityResolver:
         """The regions a municipality belongs to."""
         return [r for r, members in self._regions.items() if municipality in members]
 
-    def canonical(self, name: str) -> str | None:
-        """The official name for user input ("kristianstad", "Hassleholms kommun"), or None."""
+    def canonical(self, name: str, *, typos: bool = True) -> str | None:
+        """The official name for user input ("kristianstad", "Hassleholms kommun"), or None.
+
+        With `typos=False` only the name itself is taken (any case, with or without å/ä/ö,
+        an alias, "X kommun"): forms that store a name must not guess ("Degerfosr")."""
         words = [t.folded for t in _tokens(name.replace("-", " "))]
+        count = len(words)
         while words and words[0] in _AFFIXES:  # "/kommun kristianstad"
             words.pop(0)
         while words and words[-1] in _AFFIXES:  # "Hässleholms kommun"
@@ -158,7 +162,10 @@ class MunicipalityResolver:
             return exact
         if key in self._index:
             return self._index[key]
-        return self._fuzzy(key.replace(" ", ""), keys=list(self._index))
+        stem = key.removesuffix("s")  # the genitive before "kommun": "Hässleholms kommun"
+        if len(words) < count and stem != key and stem in self._index:
+            return self._index[stem]
+        return self._fuzzy(key.replace(" ", ""), keys=list(self._index)) if typos else None
 
     def _fuzzy(self, word: str, *, keys: list[str] | None = None) -> str | None:
         """The single closest name within the typo budget (keys: default the one-word names)."""

@@ -225,6 +225,10 @@ async def test_verify_sets_todays_swedish_date_and_stale_lists_the_rest(
 
 
 async def test_list_filters_and_paging(admin_env: AdminEnv) -> None:
+    category = {"code": "stodgrupp", "name": "Stödgrupp"}
+    await admin_env.client.post(
+        f"{API}/categories", json=category, headers=admin_env.auth("admin")
+    )
     await _created(
         admin_env,
         name="Steget",

@@ -65,6 +65,7 @@ async def _seed(env: AdminEnv) -> None:
         "/categories",
         {"code": "stodgrupp", "name": "Stödgrupp", "description": "Samtal i grupp"},
     )
+    await _post(env, "/categories", {"code": "barn", "name": "Barn"})
     steget = await _post(
         env,
         "/services",

@@ -7,7 +7,7 @@ or a problem: a text message can be read by anyone holding the phone.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from admin.auth import Principal, forbid_municipality, require_roles
 from admin.deps import CtxDep, SessionDep
 from admin.routes.common import CREATE_ERRORS, READ_ERRORS, WRITE_ERRORS
-from admin.validation import Problems
+from admin.validation import Problems, check_moment
 from bot.cases.case_models import SupportCase
 from bot.cases.cases import get_case
 from bot.core.dto import Channel
@@ -32,6 +32,7 @@ from bot.staff import audit
 from bot.staff.models import Role
 
 router = APIRouter(tags=["meetings"])
+MAX_AHEAD = timedelta(days=731)  # meetings are booked at most two years ahead
 RowId = Annotated[str, Path(max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
 Coordinator = Annotated[Principal, Depends(require_roles(Role.coordinator))]
 
@@ -42,7 +43,9 @@ class ParticipantIn(BaseModel):
 
 
 class PlaceIn(BaseModel):
-    starts_at: AwareDatetime = Field(description="with offset, e.g. 2026-11-26T10:00+01:00")
+    starts_at: AwareDatetime = Field(
+        description="with offset, e.g. 2026-11-26T10:00+01:00; within two years"
+    )
     place: str | None = Field(default=None, max_length=200, description="address, no service")
     link: str | None = Field(default=None, max_length=500, description="video link")
 
@@ -111,8 +114,7 @@ class MeetingsPublic(BaseModel):
 
 
 def check_place(problems: Problems, body: PlaceIn, *, now: datetime) -> None:
-    if body.starts_at <= now:
-        problems.add("starts_at", "must be in the future", body.starts_at.isoformat())
+    check_moment(problems, "starts_at", body.starts_at, after=now, before=now + MAX_AHEAD)
     if not (body.place or body.link):
         problems.add("place", "give a place or a link", None)
     for name in ("place", "link"):

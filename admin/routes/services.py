@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from admin import editing
@@ -26,7 +26,7 @@ from admin.routes.common import (
     today,
     years_before,
 )
-from admin.validation import Problems, check_service, validate_as
+from admin.validation import Problems, check_categories, check_service, validate_as
 from bot.context import AppContext
 from directory import crud
 from directory.models import (
@@ -42,6 +42,10 @@ from directory.models import (
 router = APIRouter(prefix="/services", tags=["services"])
 ServiceId = Annotated[str, Path(max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
 EDITABLE = list(ServiceCreate.model_fields)
+AllowDuplicate = Annotated[
+    bool,
+    Query(description="add it even though a live service has the same name and place"),
+]
 
 
 def guard(who: Principal) -> editing.Check:
@@ -63,16 +67,44 @@ async def public(session: AsyncSession, rows: list[Service]) -> list[ServicePubl
     ]
 
 
-async def valid_service(session: AsyncSession, data: dict[str, Any]) -> dict[str, Any]:
-    """Full validation of a merged service (model constraints, then our field checks)."""
+async def valid_service(
+    session: AsyncSession, data: dict[str, Any], *, kept_categories: list[str] | None = None
+) -> dict[str, Any]:
+    """Full validation of a merged service (model constraints, then our field checks).
+
+    `kept_categories`: the codes the service had, which may stay though deleted since."""
     data = validate_as(ServiceCreate, data).model_dump()
     problems = Problems()
     check_service(data, problems)
+    known = await crud.category_codes(session=session)
+    check_categories(problems, data["categories"], known=known, kept=kept_categories or [])
     org_id = data.get("organization_id")
     if org_id and await crud.get_row(session=session, model=Organization, row_id=org_id) is None:
         problems.add("organization_id", "no such organization", org_id)
     problems.raise_if_any()
     return data
+
+
+async def refuse_duplicate(
+    session: AsyncSession, data: dict[str, Any], *, exclude_id: str | None = None
+) -> None:
+    """409 when parents would see this service twice: a live one has its name and a
+    municipality in common (`?allow_duplicate=true` when that is really meant)."""
+    twin = await crud.find_duplicate(
+        session=session,
+        name=data["name"],
+        municipalities=data["municipalities"],
+        exclude_id=exclude_id,
+    )
+    if twin is not None:
+        place = ", ".join(twin.municipalities) or "the whole country"
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=(
+                f"a service named {twin.name!r} already serves {place} (id {twin.id}): "
+                "change that one, or send ?allow_duplicate=true to add another"
+            ),
+        )
 
 
 @router.get("", response_model=ServicesPublic, responses=READ_ERRORS)
@@ -112,12 +144,15 @@ async def create_service(
     session: SessionDep,
     ctx: CtxDep,
     response: Response,
+    allow_duplicate: AllowDuplicate = False,
     who: Principal = Depends(require_editor),
 ) -> ServicePublic:
-    """Create a service (version 1)."""
+    """Create a service (version 1); 409 when one with its name serves the same place."""
     data = await valid_service(session, body.model_dump())
     row = editing.new_row(Service, data, ctx)
     guard(who)(row)
+    if not allow_duplicate:
+        await refuse_duplicate(session, data)
     row = await editing.create(session=session, ctx=ctx, who=who, row=row, resource_type="service")
     set_etag(response, row.version)
     return (await public(session, [row]))[0]
@@ -173,14 +208,20 @@ async def update_service(
     ctx: CtxDep,
     response: Response,
     if_match: IfMatch = None,
+    allow_duplicate: AllowDuplicate = False,
     who: Principal = Depends(require_editor),
 ) -> ServicePublic:
-    """Change some fields; needs If-Match with the version you read."""
+    """Change some fields; needs If-Match with the version you read. A new name or place
+    that another live service has already gets 409 (unless `allow_duplicate`)."""
     changes = body.model_dump(exclude_unset=True)
 
     async def mutate(row: Service) -> None:
         merged = {**row.model_dump(include=set(EDITABLE)), **changes}
-        row.sqlmodel_update(await valid_service(session, merged))
+        data = await valid_service(session, merged, kept_categories=list(row.categories))
+        moved = (data["name"], data["municipalities"]) != (row.name, row.municipalities)
+        if moved and not allow_duplicate:
+            await refuse_duplicate(session, data, exclude_id=row.id)
+        row.sqlmodel_update(data)
 
     return await _change(
         session=session,

@@ -139,7 +139,7 @@ async def import_hsds_package(
 @router.post(
     "/import/csv",
     response_model=ImportReport,
-    responses={**IMPORT_ERRORS, **errors(413)},
+    responses={**IMPORT_ERRORS, **errors(409, 413)},
     openapi_extra=CSV_BODY,
 )
 async def import_csv(
@@ -147,11 +147,17 @@ async def import_csv(
     session: SessionDep,
     ctx: CtxDep,
     dry_run: DryRun = True,
+    allow_duplicate: Annotated[
+        bool, Query(description="create rows even where a live service has their name and place")
+    ] = False,
     who: Principal = Depends(require_editor),
 ) -> ImportReport:
-    """Create or change services from a spreadsheet (CSV); editors within their municipalities."""
+    """Create or change services from a spreadsheet (CSV); editors within their municipalities.
+    A new row with the name and a municipality of a live service is 409 (see allow_duplicate)."""
     rows = read_rows(decode(await _read_limited(request, MAX_UPLOAD_BYTES)))
-    plan = await plan_csv(session=session, who=who, rows=rows, dry_run=dry_run)
+    plan = await plan_csv(
+        session=session, who=who, rows=rows, dry_run=dry_run, allow_duplicate=allow_duplicate
+    )
     if not dry_run:
         now = utc_now(ctx)
         written = await apply_csv(session=session, plan=plan, actor_id=who.user_id, now=now)
