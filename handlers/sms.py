@@ -60,12 +60,25 @@ def make_router() -> APIRouter:
     return router
 
 
+CODE_LENGTH = 64  # Twilio's ids and status words are short codes (a SID is 34 characters)
+
+
 def required(form: dict[str, str], *names: str) -> list[str]:
-    """The named fields, or 400 naming the first one missing (checked after the signature)."""
-    missing = [name for name in names if not form.get(name)]
-    if missing:
-        raise HTTPException(400, detail=f"{missing[0]}: required Twilio parameter is missing")
-    return [form[name][:64] for name in names]
+    """The named fields, or 400 naming the first one missing or not a code (checked after
+    the signature): the database cannot store a NUL, and a code is never long."""
+    for name in names:
+        if not form.get(name):
+            raise HTTPException(400, detail=f"{name}: required Twilio parameter is missing")
+        code(form, name)
+    return [form[name] for name in names]
+
+
+def code(form: dict[str, str], name: str) -> str:
+    """A short code field (may be empty), or 400 naming it."""
+    value = form.get(name, "")
+    if "\x00" in value or len(value) > CODE_LENGTH or not value.isprintable():
+        raise HTTPException(400, detail=f"{name}: not a Twilio code")
+    return value
 
 
 async def incoming(
@@ -112,7 +125,9 @@ async def delivery_status(
 ) -> Response:
     """Twilio's delivery report for a message we sent: recorded, failures re-queued."""
     sid, status = required(form, "MessageSid", "MessageStatus")
-    error_code = form.get("ErrorCode", "")[:10]
+    if len(status) > 20:  # Twilio's status words ("undelivered") fit the column
+        raise HTTPException(400, detail="MessageStatus: not a Twilio status")
+    error_code = code(form, "ErrorCode")[:10]
     await record_status(sessions=ctx.sessions, sid=sid, status=status,
                         error_code=error_code or None, now=ctx.clock())  # fmt: skip
     return Response(status_code=204)

@@ -1,7 +1,11 @@
 import pytest
 
+from bot.core import conversations
+from bot.core.dto import Channel
+from bot.core.models import Author
 from bot.core.privacy import REDACTED, redact, ref_hash
 from bot.sms.phone import to_e164
+from tests import factories
 
 
 @pytest.mark.parametrize(
@@ -31,3 +35,15 @@ def test_swedish_phone_forms_normalise() -> None:
     assert to_e164("+46 70 123 45 67") == "+46701234567"
     with pytest.raises(ValueError):
         to_e164("hej")
+
+
+async def test_a_personnummer_at_the_storage_cut_is_redacted_not_cut(session, clock) -> None:
+    """Redacted before the message is cut to its stored length: a cut through the number
+    would leave its digits unrecognised."""
+    conversation = factories.conversation(clock(), channel=Channel.web, sender_ref="w1")
+    session.add(conversation)
+    text = "x" * (conversations.MAX_STORED_CHARS - 8) + " 20100101-1236"
+    stored = await conversations.add_message(
+        session=session, conversation=conversation, author=Author.parent, text=text, at=clock()
+    )
+    assert "201001" not in stored.text and len(stored.text) <= conversations.MAX_STORED_CHARS

@@ -71,6 +71,8 @@ def test_buttons_become_numbered_choices_and_map_back() -> None:
     assert "1. Visa fler\n2. Prata med en person\n3. Avsluta\nSvara 1, 2 eller 3." in text
     assert button_action(reply, "2") == "human" and button_action(reply, " 3. ") == "stop"
     assert button_action(reply, "4") is None and button_action(reply, "hej") is None
+    for odd in ("²", "٣", "9" * 5000):  # digits to isdigit(), not numbers a parent means
+        assert button_action(reply, odd) is None
 
 
 def test_numbered_services_keep_their_numbers_and_the_rest_follow() -> None:

@@ -50,7 +50,8 @@ CORPORA = tuple(ROOT / "corpus" / name for name in ("triage", "ranking", "intent
 PROJECT_SETS = sorted((ROOT / "tests" / "data").glob("*.jsonl"))
 OUT = ROOT / "directory" / "data" / "triage_model.npz"
 CACHE = ROOT / ".cache" / "triage_vectors.npz"
-HELD_OUT = ("w09", "w10", "r05", "r06", "i04", "i08")  # never trained or tuned on (corpus/README.md)
+# Never trained or tuned on (corpus/README.md).
+HELD_OUT = ("w09", "w10", "r05", "r06", "i04", "i08")
 PRECISION_FLOOR = 0.93  # the urgent threshold: the most recall with at least this precision
 CAUTION_RECALL = 0.995  # the caution threshold: urgent-or-caution reaches this recall
 VETO_BELOW = 0.05  # a rule's urgent stands unless the model's P(acute) is below this

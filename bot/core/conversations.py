@@ -93,7 +93,7 @@ async def add_message(
     message = ConversationMessage(
         conversation_id=conversation.id,
         author=author,
-        text=redact(text[:MAX_STORED_CHARS]),
+        text=redact(text)[:MAX_STORED_CHARS],  # redacted whole: a cut could split a number
         external_id=external_id,
         created_at=at,
         meta=meta or {},

@@ -116,7 +116,8 @@ def render_sms(reply: Reply, *, web_url: str | None = None) -> str:
 def button_action(reply: Reply | None, answer: str) -> str | None:
     """Map a digit answer ('2') back to the action of the choice numbered 2."""
     digit = answer.strip().rstrip(".")
-    if reply is None or not digit.isdigit():
+    # ASCII and short: "²" is a digit to isdigit() but not to int(), and no list is that long.
+    if reply is None or not (digit.isascii() and digit.isdigit() and len(digit) <= 3):
         return None
     return dict(choices(reply)).get(int(digit), Button("", "")).action or None
 
