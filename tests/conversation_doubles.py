@@ -12,8 +12,12 @@ from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import Clock
+from bot.core.conversation import ConversationCore
+from bot.core.dto import Channel, Inbound, Reply
 from bot.core.models import Conversation, ConversationMessage
 from bot.core.ports import HandoffOpened, ParentRelayed
+from bot.db import SessionFactory
 from directory.matching import (
     Contact,
     Hit,
@@ -177,3 +181,33 @@ class RecordingHandoff:
 
     async def forget(self, *, session: AsyncSession, conversation: Conversation) -> None:
         self.forgotten.append(conversation.id)
+
+
+def web_core(
+    sessions: SessionFactory,
+    clock: Clock,
+    *,
+    directory: FakeDirectory | None = None,
+    handoff: RecordingHandoff | None = None,
+) -> ConversationCore:
+    """The conversation core over the doubles, for a parent in the web chat (Degerfors)."""
+    return ConversationCore(
+        sessions=sessions,
+        directory=directory or FakeDirectory(),
+        clock=clock,
+        default_municipality="Degerfors",
+        handoff=handoff or RecordingHandoff(),
+    )
+
+
+async def say_all(core: ConversationCore, text: str) -> list[Reply]:
+    """Every reply to one web-chat message from parent p1."""
+    return await core.handle(
+        Inbound(channel=Channel.web, sender_ref="p1", text=text, received_at=core._clock())
+    )
+
+
+async def say(core: ConversationCore, text: str) -> Reply:
+    """The one reply to one web-chat message from parent p1."""
+    [reply] = await say_all(core, text)
+    return reply

@@ -8,8 +8,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.core.conversation import ConversationCore
-from bot.core.dto import Channel, Inbound, Reply
-from tests.conversation_doubles import FakeDirectory, RecordingHandoff
+from tests.conversation_doubles import FakeDirectory, say, web_core
 
 QUESTION = "skola och oro"
 
@@ -21,20 +20,7 @@ def directory() -> FakeDirectory:
 
 @pytest.fixture
 def core(sessions, clock: FakeClock, directory: FakeDirectory) -> ConversationCore:
-    return ConversationCore(
-        sessions=sessions,
-        directory=directory,
-        clock=clock,
-        default_municipality="Degerfors",
-        handoff=RecordingHandoff(),
-    )
-
-
-async def say(core: ConversationCore, text: str) -> Reply:
-    [reply] = await core.handle(
-        Inbound(channel=Channel.web, sender_ref="p1", text=text, received_at=core._clock())
-    )
-    return reply
+    return web_core(sessions, clock, directory=directory)
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,9 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.core.conversation import ConversationCore
-from bot.core.dto import Channel, Inbound, Reply
 from bot.core.intents import Aspect, aspect_asked
 from directory.matching import Contact
-from tests.conversation_doubles import FakeDirectory, FakeMatcher, RecordingHandoff, card
+from tests.conversation_doubles import FakeDirectory, FakeMatcher, card, say, web_core
 from tests.factories import chat
 
 CARDS = [
@@ -57,20 +56,7 @@ CARDS = [
 
 @pytest.fixture
 def core(sessions, clock: FakeClock) -> ConversationCore:
-    return ConversationCore(
-        sessions=sessions,
-        directory=FakeDirectory(FakeMatcher(cards=list(CARDS))),
-        clock=clock,
-        default_municipality="Degerfors",
-        handoff=RecordingHandoff(),
-    )
-
-
-async def say(core: ConversationCore, text: str) -> Reply:
-    [reply] = await core.handle(
-        Inbound(channel=Channel.web, sender_ref="p1", text=text, received_at=core._clock())
-    )
-    return reply
+    return web_core(sessions, clock, directory=FakeDirectory(FakeMatcher(cards=list(CARDS))))
 
 
 async def listed(core: ConversationCore, question: str = "han har svårt med sömn") -> None:

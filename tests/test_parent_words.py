@@ -8,9 +8,9 @@ from sqlmodel import select
 
 from bot.clock import FakeClock
 from bot.core.conversation import ConversationCore
-from bot.core.dto import Channel, Inbound, Reply
+from bot.core.dto import Reply
 from bot.core.models import Conversation
-from tests.conversation_doubles import FakeDirectory, RecordingHandoff
+from tests.conversation_doubles import RecordingHandoff, say_all, web_core
 
 CONSENT = "Är det okej? Svara ja eller nej."
 
@@ -22,19 +22,7 @@ def handoff() -> RecordingHandoff:
 
 @pytest.fixture
 def core(sessions, clock: FakeClock, handoff: RecordingHandoff) -> ConversationCore:
-    return ConversationCore(
-        sessions=sessions,
-        directory=FakeDirectory(),
-        clock=clock,
-        default_municipality="Degerfors",
-        handoff=handoff,
-    )
-
-
-async def say(core: ConversationCore, text: str) -> list[Reply]:
-    return await core.handle(
-        Inbound(channel=Channel.web, sender_ref="p1", text=text, received_at=core._clock())
-    )
+    return web_core(sessions, clock, handoff=handoff)
 
 
 def asks_consent(replies: list[Reply]) -> bool:
@@ -55,10 +43,10 @@ def asks_consent(replies: list[Reply]) -> bool:
     ],
 )
 async def test_a_person_asked_for_inside_a_longer_message(core, handoff, text: str) -> None:
-    replies = await say(core, text)
+    replies = await say_all(core, text)
     assert replies[0].services, "the question is answered"
     assert asks_consent(replies)
-    opened = await say(core, "jaa kör")
+    opened = await say_all(core, "jaa kör")
     assert handoff.opened and opened[0].text == "Tack! En lots hör av sig."
 
 
@@ -71,50 +59,50 @@ async def test_a_person_asked_for_inside_a_longer_message(core, handoff, text: s
     ],
 )
 async def test_a_person_mentioned_is_not_asked_for(core, text: str) -> None:
-    assert not asks_consent(await say(core, text))
+    assert not asks_consent(await say_all(core, text))
 
 
 @pytest.mark.parametrize(
     "text", ["kan nån ringa mig", "Can someone call me?", "kan jag bli uppringd av en lots?"]
 )
 async def test_short_requests_to_be_called(core, text: str) -> None:
-    assert asks_consent(await say(core, text))
+    assert asks_consent(await say_all(core, text))
 
 
 async def test_in_english_the_consent_question_is_english(core) -> None:
     text = "could someone from your side call my mom instead? her swedish isnt great"
-    replies = await say(core, text)
+    replies = await say_all(core, text)
     assert replies[-1].text.endswith("Is that okay? Answer yes or no.")
 
 
 async def test_a_yes_to_the_offer_of_a_person_asks_for_consent(core, handoff) -> None:
-    [listing] = await say(core, "skola sömn oro")
+    [listing] = await say_all(core, "skola sömn oro")
     assert "Vill du prata med en person?" in listing.text
-    assert asks_consent(await say(core, "Ja det vill jag gärna"))
-    await say(core, "japp")
+    assert asks_consent(await say_all(core, "Ja det vill jag gärna"))
+    await say_all(core, "japp")
     assert len(handoff.opened) == 1
 
 
 async def test_no_to_the_offer_and_yes_without_an_offer_open_nothing(core, handoff) -> None:
-    await say(core, "skola sömn oro")
-    assert not asks_consent(await say(core, "ok tack för hjälpen"))  # a thanks, not a yes
-    await say(core, "skola sömn oro")
-    assert not asks_consent(await say(core, "nej tack"))
-    assert not asks_consent(await say(core, "ja"))  # the offer was the answer before
+    await say_all(core, "skola sömn oro")
+    assert not asks_consent(await say_all(core, "ok tack för hjälpen"))  # a thanks, not a yes
+    await say_all(core, "skola sömn oro")
+    assert not asks_consent(await say_all(core, "nej tack"))
+    assert not asks_consent(await say_all(core, "ja"))  # the offer was the answer before
     assert handoff.opened == []
 
 
 async def test_deleting_in_ordinary_words(core, sessions) -> None:
-    await say(core, "skola sömn oro")
-    [ask] = await say(core, "nej förresten, kan du sudda allt vi skrivit")
+    await say_all(core, "skola sömn oro")
+    [ask] = await say_all(core, "nej förresten, kan du sudda allt vi skrivit")
     assert [b.action for b in ask.buttons] == ["delete_yes", "no"]
-    [done] = await say(core, "ja, allt")
+    [done] = await say_all(core, "ja, allt")
     assert done.text.startswith("Klart.")
     async with sessions() as session:
         assert (await session.exec(select(Conversation))).all() == []
 
 
 async def test_do_not_delete_is_not_a_request_to_delete(core) -> None:
-    await say(core, "skola sömn oro")
-    [reply] = await say(core, "radera inte allt, jag har en fråga till om skola")
+    await say_all(core, "skola sömn oro")
+    [reply] = await say_all(core, "radera inte allt, jag har en fråga till om skola")
     assert "delete_yes" not in [b.action for b in reply.buttons]
