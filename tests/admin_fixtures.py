@@ -29,6 +29,16 @@ STAFF: dict[str, tuple[Role, list[str]]] = {
     "reader": (Role.reader, []),
 }
 
+# A meeting body the admin API accepts (one parent), for tests that need a meeting.
+MEETING = {
+    "kind": "nätverksmöte",
+    "starts_at": "2026-11-26T10:00:00+01:00",
+    "place": "Stadshuset, Storgatan 1",
+    "contact_name": "Anna Lots",
+    "contact_phone": "031-390 650",
+    "participants": [{"phone": "070-174 06 05", "name": "Förälder"}],
+}
+
 
 @dataclass
 class AdminEnv:

@@ -129,19 +129,26 @@ async def chat(client: httpx.AsyncClient, text: str, cid: str | None = None, **e
 
 
 @contextlib.asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """The app's lifespan (seed, Telegram start-up), and uvicorn serving HTTP on a free
-    loopback port in this event loop: its base URL (browser tests)."""
+async def on_loopback(server: uvicorn.Server) -> AsyncIterator[str]:
+    """uvicorn serving on a free loopback port in this event loop, bound before it starts
+    (requests wait in the backlog: no polling): its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()
+
+
+@contextlib.asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """The app's lifespan (seed, Telegram start-up), and uvicorn serving HTTP on a free
+    loopback port in this event loop: its base URL (browser tests)."""
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    async with app.router.lifespan_context(app):
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            sock.close()
+    async with app.router.lifespan_context(app), on_loopback(server) as url:
+        yield url

@@ -9,17 +9,8 @@ import uuid
 
 from admin.keys import create_key, create_user
 from bot.staff.models import Role
-from tests.admin_fixtures import API, AdminEnv, admin_env  # noqa: F401
+from tests.admin_fixtures import API, MEETING, AdminEnv, admin_env  # noqa: F401
 from tests.sms_support import make_case
-
-MEETING = {
-    "kind": "nätverksmöte",
-    "starts_at": "2026-11-26T10:00:00+01:00",
-    "place": "Stadshuset, Storgatan 1",
-    "contact_name": "Anna Lots",
-    "contact_phone": "031-390 650",
-    "participants": [{"phone": "070-174 06 05", "name": "Förälder"}],
-}
 
 
 async def _norrkoping_editor(env: AdminEnv) -> dict[str, str]:

@@ -15,18 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.admin_fixtures import API, AdminEnv, admin_env  # noqa: F401
+from tests.admin_fixtures import API, MEETING, AdminEnv, admin_env  # noqa: F401
 from tests.hsds_support import with_cell
 from tests.sms_support import make_case
-
-MEETING = {
-    "kind": "nätverksmöte",
-    "starts_at": "2026-11-26T10:00:00+01:00",
-    "place": "Stadshuset, Storgatan 1",
-    "contact_name": "Anna Lots",
-    "contact_phone": "031-390 650",
-    "participants": [{"phone": "070-174 06 05", "name": "Förälder"}],
-}
 
 
 def refused(response: httpx.Response, *loc: str | int, reason: str = "") -> dict[str, Any]:

@@ -4,9 +4,7 @@ a page at a time, and request bodies refused (413) as they arrive, never read wh
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from bot.core.models import Author
 from bot.db import create_all, make_engine
 from bot.settings import Settings
 from bot.staff.models import Role
+from tests.factories import on_loopback
 
 MB = 1_000_000
 
@@ -214,25 +213,15 @@ async def test_imports_have_their_own_larger_cap(
 
 @contextlib.asynccontextmanager
 async def served_as_by_serve(url: str, clock: FakeClock, **settings: Any) -> AsyncIterator[str]:
-    """The app under uvicorn exactly as `familjeguiden serve` configures it, on a loopback
-    socket bound before start (requests wait in its backlog: no polling)."""
+    """The app under uvicorn exactly as `familjeguiden serve` configures it, on loopback."""
     base = {"database_url": url, "encoder": "none", "telegram_bot_token": None}
     config = Settings(**{**base, **settings})
     engine = make_engine(url)  # the app's lifespan disposes of it
     await create_all(engine)
     app = build(config, clock=clock, engine=engine, run_migrations=False)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
     server = uvicorn.Server(server_config(app, config, host="127.0.0.1", port=0))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        sock.close()
+    async with on_loopback(server) as url:
+        yield url
 
 
 async def two_addresses_say(url: str) -> tuple[int, int]:
