@@ -9,7 +9,15 @@ from bot.clock import FakeClock
 from bot.meetings.meetings import schedule_meeting
 from bot.meetings.reminder_plan import STOCKHOLM, add_months, first_allowed, reminder_times
 from bot.meetings.reminders import ReminderWorker, record_status
-from bot.sms.sms_queue import is_opted_out, list_for_meeting, opt_out, purge_old
+from bot.sms.sms_queue import (
+    first_time_seen,
+    is_opted_out,
+    list_for_meeting,
+    opt_out,
+    purge_old,
+    seen_response,
+    store_response,
+)
 from tests.sms_support import PARENT, make_case, plan, twilio_sender
 
 
@@ -202,3 +210,26 @@ async def test_old_finished_sms_are_purged_but_opt_outs_stay(sessions, clock, wo
         assert await is_opted_out(session=session, phone=PARENT)
     # The 2 h reminders were never due yet: unfinished rows are kept whatever their age.
     assert await _statuses(sessions, meeting_id) == ["pending", "pending"]
+
+
+async def test_a_seen_webhook_and_its_reply_go_after_two_days_not_the_retention(sessions, clock):
+    # The stored reply can name a meeting ("Tack, vi ses ..."); Twilio retries within minutes.
+    sid = "SM" + "5" * 32
+    async with sessions() as session:
+        assert await first_time_seen(session=session, message_sid=sid, now=clock())
+        await store_response(
+            session=session, message_sid=sid, response="<Response>vi ses</Response>"
+        )
+        await session.commit()
+    clock.advance(days=1)
+    async with sessions() as session:
+        assert await purge_old(session=session, now=clock(), retention_days=180) == 0
+        await session.commit()
+        assert (
+            await seen_response(session=session, message_sid=sid) == "<Response>vi ses</Response>"
+        )
+    clock.advance(days=1, hours=1)
+    async with sessions() as session:
+        assert await purge_old(session=session, now=clock(), retention_days=180) == 1
+        await session.commit()
+        assert await seen_response(session=session, message_sid=sid) is None

@@ -263,6 +263,9 @@ async def store_response(*, session: AsyncSession, message_sid: str, response: s
         session.add(seen)
 
 
+# Long enough for any Twilio webhook retry; the seen row holds our reply text.
+SEEN_KEPT = timedelta(days=2)
+
 FINAL = (
     OutboundStatus.sent,
     OutboundStatus.delivered,
@@ -274,18 +277,22 @@ FINAL = (
 
 
 async def purge_old(*, session: AsyncSession, now: datetime, retention_days: int) -> int:
-    """Delete finished SMS, delivery reports and seen MessageSids older than the retention.
+    """Delete finished SMS and delivery reports older than the retention, and seen
+    MessageSids older than SEEN_KEPT.
 
     Phone numbers and message texts are kept no longer than conversations are (the caller
-    commits). Opt-outs stay: a STOPP must hold until START.
+    commits). A seen row holds the reply we sent (which can name a meeting), and Twilio only
+    retries a webhook within minutes, so it goes sooner. Opt-outs stay: a STOPP must hold
+    until START.
     """
     cutoff = as_utc(now) - timedelta(days=retention_days)
+    seen_cutoff = max(cutoff, as_utc(now) - SEEN_KEPT)
     statements = (
         delete(OutboundSms).where(
             col(OutboundSms.status).in_(FINAL), col(OutboundSms.updated_at) < cutoff
         ),
         delete(SmsDelivery).where(col(SmsDelivery.updated_at) < cutoff),
-        delete(SmsInboundSeen).where(col(SmsInboundSeen.received_at) < cutoff),
+        delete(SmsInboundSeen).where(col(SmsInboundSeen.received_at) < seen_cutoff),
     )
     removed = 0
     for statement in statements:
