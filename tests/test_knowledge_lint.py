@@ -145,3 +145,22 @@ def test_synonyms_are_unique_and_short(synonym_groups: list[dict[str, Any]]) -> 
 def test_the_checker_sees_a_second_alternative() -> None:
     assert _top_level_alternatives(r"\b(a|b)\b") == 1
     assert _top_level_alternatives(r"\ba\b|[|]c") == 2
+
+
+def test_follow_up_aspects_are_known_unique_and_compile() -> None:
+    from bot.core.intents import Aspect, aspect_asked
+
+    raw = json.loads(resources.files("bot.core").joinpath("data/aspects.json").read_text("utf-8"))
+    assert raw["_provenance"].strip()
+    names = [entry["aspect"] for entry in raw["aspects"]]
+    assert sorted(names) == sorted(a.value for a in Aspect)  # each once, none unknown
+    for entry in raw["aspects"]:
+        repeated = [w for w, n in Counter(entry["words"]).items() if n > 1]
+        assert not repeated, (entry["aspect"], repeated)
+        assert all(w.strip() == w and w.rstrip("*") for w in entry["words"]), entry["aspect"]
+        for pattern in entry["patterns"]:
+            re.compile(pattern)
+    # The data is what decides: a word from the file is read, in the file's order.
+    assert aspect_asked("har dom öppet på helgerna?") is Aspect.opening_hours
+    assert aspect_asked("vilka tider kan man ringa dem") is Aspect.opening_hours
+    assert aspect_asked("kan man ringa dit?") is Aspect.contact

@@ -304,32 +304,26 @@ _LABEL_ASPECTS = {
     "contact": Aspect.contact,
     "location": Aspect.location,
 }
-# What a follow-up asks, on folded text (no å/ä/ö: "oppet" is "öppet"), in this order: "vilka
-# tider kan man ringa dem" asks for hours, "kan man ringa dit?" for a way in, not a place.
-_ASPECT_WORDS: tuple[tuple[Aspect, re.Pattern[str]], ...] = (
-    (Aspect.opening_hours, re.compile(
-        r"\b(oppet|oppna|oppnar|oppettid\w*|stang\w*|helg\w*|lordag\w*|sondag\w*|kvall\w*|"
-        r"tider|vardag\w*|dygnet runt|nar (har|ar|e|kan man|kan jag|oppnar|stanger)|hur sent|"
-        r"kl\.? ?\d+|klockan|efter (jobbet|skolan|jobb)|"
-        r"open|opening|hours|weekends?|closed|closing|close at|evenings?)\b")),
-    (Aspect.cost, re.compile(
-        r"\b(kostar|kosta|kostnad\w*|avgift\w*|gratis|pris\w*|betala\w*|betalt|dyr\w*|pengar|"
-        r"rakning|hogkostnadsskydd\w*|hur (mkt|mycket) tar|cost\w*|free|price|fees?|pay|charge|"
-        r"money)\b")),
-    (Aspect.audience, re.compile(
-        r"\b(vem (ar|e) (\w+ ){1,3}?(till|for)|for vem|bara for|vilka (kan|far)|"
-        r"vem (kan|far)|vilken alder|aldrar|aldersgrans|who('s| is) (it|this|that|the \w+( one)?) "
-        r"(for|intended for|meant for)|intended for|who can|what ages?|age (group|limit))\b")),
-    (Aspect.contact, re.compile(
-        r"\b(kontakt\w*|ringa|ringer|telefon\w*|tel|numret|nummer|nr|mejl\w*|mail\w*|e-post|"
-        r"epost|sms\w*|chatt\w*|boka\w*|hemsida\w*|webb\w*|na (dem|dom|de|dit)|"
-        r"nar (jag|ja|man|vi)( \w+)?|far (jag |man )?tag|contact|call|phone|number|e-?mail|reach|"
-        r"get in touch|website)\b")),
-    (Aspect.location, re.compile(
-        r"\b(ligger|adress\w*|vart? (finns|ar|e|hittar)|dit|buss\w*|parkering|karta\w*|gata|"
-        r"langt|nara|narheten|centrum|centralen|i stan|vaning|samma hus|var nagonstans|where|"
-        r"address|located|directions|get there|close to|far from|near|nearby)\b")),
-)  # fmt: skip
+
+
+@cache
+def _aspect_words() -> tuple[tuple[Aspect, re.Pattern[str]], ...]:
+    """What a follow-up asks, in order, from data/aspects.json (editors' words, folded)."""
+    raw = json.loads(resources.files("bot.core").joinpath("data/aspects.json").read_text("utf-8"))
+    found = []
+    for entry in raw["aspects"]:
+        words = [_word_pattern(word) for word in entry["words"]]
+        either = "|".join([*words, *entry["patterns"]])
+        found.append((Aspect(entry["aspect"]), re.compile(rf"\b(?:{either})\b")))
+    return tuple(found)
+
+
+def _word_pattern(word: str) -> str:
+    """A folded word or phrase, whole; "helg*" also matches helgen, helgerna."""
+    stem, wild = (word[:-1], r"\w*") if word.endswith("*") else (word, "")
+    return r"\s+".join(re.escape(part) for part in fold(stem).split()) + wild
+
+
 _NUMBER = r"(?:\d{1,2}|ett|en|tva|tre|fyra|fem|one|two|three|four|five)"
 # Words that look like an aspect but name a thing: "nummer 2" is a listed service, "öppna
 # förskolan" a kind of service, a "mejladress" a way to write.
@@ -348,7 +342,7 @@ FOLLOW_UP_WORDS = 10  # longer messages are new questions unless the head reads 
 def aspect_asked(text: str) -> Aspect | None:
     """The one thing a follow-up asks about a service (opening hours, cost ...), or None."""
     folded = _EMAIL_ADDRESS.sub(r"\1", _NOT_ASPECT.sub(" ", fold(text)))
-    return next((aspect for aspect, words in _ASPECT_WORDS if words.search(folded)), None)
+    return next((aspect for aspect, words in _aspect_words() if words.search(folded)), None)
 
 
 # "vad är pinocchio för nåt?", "berätta om steget", "what is BRIS?": about one service.
