@@ -29,7 +29,7 @@ from directory.encoder import load_encoder
 from directory.triage import whole_text
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "intents"
-HELD_OUT = ("i04", "i08")
+HELD_OUT = ("i09",)  # i04 and i08 were read for rules: training data since
 SURE = 0.5  # bot.core.conversation.INTENT_SURE
 LABELS = {
     Intent.greet: "greeting",
