@@ -51,7 +51,7 @@ PROJECT_SETS = sorted((ROOT / "tests" / "data").glob("*.jsonl"))
 OUT = ROOT / "directory" / "data" / "triage_model.npz"
 CACHE = ROOT / ".cache" / "triage_vectors.npz"
 # Never trained or tuned on (corpus/README.md).
-HELD_OUT = ("w09", "w10", "r05", "r06", "i04", "i08")
+HELD_OUT = ("w09", "w10", "r05", "r06", "i04", "i08", "i09")
 PRECISION_FLOOR = 0.93  # the urgent threshold: the most recall with at least this precision
 CAUTION_RECALL = 0.995  # the caution threshold: urgent-or-caution reaches this recall
 VETO_BELOW = 0.05  # a rule's urgent stands unless the model's P(acute) is below this
@@ -176,7 +176,9 @@ class Vectors:
             batch = todo[start : start + 64]
             for text, vector in zip(batch, self.encoder.encode(batch), strict=True):
                 self.known[self.key(text)] = vector
-        self.fresh += len(todo)
+            self.fresh += len(batch)
+            if self.fresh >= 2000:  # keep the work if the run is stopped
+                self.save()
         return np.stack([self.known[self.key(t)] for t in texts]) if texts else np.zeros((0, 1))
 
 
