@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from directory.encoder import Encoder
+from directory.examples import Examples
 from directory.facts import detect_language, extract_age
 from directory.hits import MIN_RESULTS, HitList
 from directory.inverted import VERBATIM, Corpus, Index, build_index, served_places
@@ -36,6 +37,7 @@ from directory.urgency import NOT_URGENT, Urgency
 SCALE_PER_IDF = 1.8
 CONFIDENT_SCORE = 45.0
 CANDIDATES = 30  # from each ranking (words, meaning) before fusion
+VOTED = 0.1  # a service with this share of the nearest examples' votes is a candidate too
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class Matcher:
         encoder: Encoder | None = None,
         vectors: np.ndarray | None = None,
         ranking: RankingModel | None = None,
+        examples: Examples | None = None,
     ) -> None:
         self.cards, self.index, self.vocab, self.synonyms = cards, index, vocab, synonyms
         self.scale = SCALE_PER_IDF * max(1.0, max(index.idf.values(), default=1.0))
@@ -115,6 +118,7 @@ class Matcher:
         # Dense ranking: one row per card (unit length; a zero row when a card has none).
         self.encoder, self.vectors = encoder, vectors
         self.ranking = ranking if vectors is not None and encoder is not None else None
+        self.examples = examples if self.ranking is not None else None
         self.min_age = np.array([c.min_age for c in cards], dtype=np.int16)
         self.max_age = np.array([c.max_age for c in cards], dtype=np.int16)
         self.national = np.array([p is None for p in self.places], dtype=bool)
@@ -144,6 +148,7 @@ class Matcher:
         encoder: Encoder | None = None,
         vectors: Mapping[str, np.ndarray] | None = None,
         ranking: RankingModel | None = None,
+        examples: Examples | None = None,
     ) -> Matcher:
         """`vectors` (service id -> stored vector) turn on dense ranking; see directory.vectors."""
         cards = list(cards)
@@ -169,6 +174,7 @@ class Matcher:
             encoder=encoder,
             vectors=matrix,
             ranking=ranking or (RankingModel.load() if matrix is not None else None),
+            examples=examples or (Examples.load(encoder.name) if matrix is not None else None),
         )
 
     def read(self, query: Query) -> Reading:
@@ -200,20 +206,23 @@ class Matcher:
     def answer(self, r: Reading, *, limit: int = 5) -> MatchResult:
         """Rank the services for a question already read (once: phrases found are noted)."""
         limit = max(limit, MIN_RESULTS)
+        model = None
         if self.ranking is None:
             lexical = self._ranked(r.terms, place=r.place, age=r.age, limit=limit + 1)
             ranked = [(doc, self.score(raw)) for doc, raw in lexical]
         else:
-            ranked = self.ranking.rank(self.candidates(r))
+            candidates = self.candidates(r)
+            model = self.ranking.pick(candidates)  # with example questions when some are near
+            ranked = model.rank(candidates)
         if not r.urgency.urgent:
             # Listed only when urgent: at caution the reply's first line already says "ring
             # 112", and with no danger a danger word must not bring the emergency line up.
             ranked = [(doc, score) for doc, score in ranked if doc not in self.emergency]
         ranked = ranked[:limit]
-        if self.ranking is None:
+        if model is None:
             confident = bool(ranked) and ranked[0][1] >= CONFIDENT_SCORE
         else:
-            confident = bool(ranked) and self.ranking.confident(ranked[0][1])
+            confident = bool(ranked) and model.confident(ranked[0][1])
         assembler = HitList(self, r.terms, english=r.english, place=r.place, age=r.age)
         hits = assembler.assemble(ranked, urgency=r.urgency, confident=confident, limit=limit)
         urgency = r.urgency
@@ -289,6 +298,8 @@ class Matcher:
         docs = np.flatnonzero(eligible)
         dense_rank: dict[int, int] = {}
         cosine: dict[int, float] = {}
+        votes: dict[str, float] = {}
+        voted: list[int] = []
         if docs.size:
             query = self.encoder.encode([whole_text(text) or text])[0]
             # One pass over the matrix (no copy of its rows); einsum, not BLAS: its spinning
@@ -300,10 +311,19 @@ class Matcher:
             best = best[np.argsort(-sims[best], kind="stable")]
             dense_rank = {int(docs[i]): rank for rank, i in enumerate(best)}
             cosine = {int(docs[i]): float(sims[i]) for i in best}
-            for doc, _ in lexical:  # lexical candidates outside the dense pool
+            if self.examples is not None:  # how others asked: services their questions got
+                votes = self.examples.votes(query)
+                voted = [
+                    d
+                    for name, share in votes.items()
+                    if share >= VOTED
+                    for d in self.by_name.get(name, ())
+                    if eligible[d]
+                ]
+            for doc in [*(d for d, _ in lexical), *voted]:  # outside the dense pool
                 cosine.setdefault(doc, float(every[doc]))
         best_cosine = max(cosine.values(), default=0.0)
-        chosen = dict.fromkeys([*(d for d, _ in lexical), *dense_rank])
+        chosen = dict.fromkeys([*(d for d, _ in lexical), *dense_rank, *voted])
         return [
             Candidate(
                 doc=doc,
@@ -316,6 +336,8 @@ class Matcher:
                 local=self.places[doc] is not None,
                 narrow=age is None and self.cards[doc].max_age - self.cards[doc].min_age < 10,
                 triage=triage,
+                neighbours=votes.get(fold(self.cards[doc].name), 0.0),
+                near=bool(votes),
             )
             for doc in chosen
         ]

@@ -29,6 +29,7 @@ FEATURES = (
     "coordinator",  # Familjeguiden itself (offered as a person, not as a listing)
     "local",  # serves named municipalities (not national)
     "narrow",  # age range under 10 years while the child's age is unknown
+    "neighbours",  # share of the votes of the nearest example questions (directory.examples)
 )
 
 
@@ -46,6 +47,8 @@ class Candidate:
     local: bool
     narrow: bool
     triage: str  # urgent, caution or none
+    neighbours: float = 0.0  # share of the example questions' votes (directory.examples)
+    near: bool = False  # some example question is near: rank with the examples' model
 
     def features(self) -> list[float]:
         def inverse(rank: int | None) -> float:
@@ -61,6 +64,7 @@ class Candidate:
             float(self.coordinator),
             float(self.local),
             float(self.narrow),
+            self.neighbours,
         ]
 
 
@@ -69,13 +73,29 @@ class RankingModel:
     weights: tuple[float, ...]
     bias: float
     confident_at: float  # P of the best service at or above which the answer is confident
+    # For a question no example question is near (or without examples): trained without the
+    # neighbours feature, so words and meaning decide, as they must for an editor's new word.
+    alone: RankingModel | None = None
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> RankingModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"{path}: trained on other features; run tools/train_ranking.py")
-        return cls(tuple(data["weights"]), float(data["bias"]), float(data["confident_at"]))
+        alone = data.get("alone")
+        return cls(
+            tuple(data["weights"]),
+            float(data["bias"]),
+            float(data["confident_at"]),
+            cls(tuple(alone["weights"]), float(alone["bias"]), float(alone["confident_at"]))
+            if alone
+            else None,
+        )
+
+    def pick(self, candidates: list[Candidate]) -> RankingModel:
+        """The model for these candidates: the examples' one when example questions are near."""
+        near = any(c.near for c in candidates)
+        return self if near or self.alone is None else self.alone
 
     def probability(self, candidate: Candidate) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, candidate.features(), strict=True))

@@ -19,6 +19,7 @@ import asyncio
 import functools
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ import numpy as np
 from bot.clock import system_clock
 from bot.db import create_all, make_engine, make_session_factory
 from directory.encoder import load_encoder
+from directory.examples import Examples
 from directory.matcher import Matcher
 from directory.matching import Query
 from directory.municipalities import MunicipalityResolver
@@ -33,7 +35,7 @@ from directory.ranking import FEATURES, MODEL_PATH, RankingModel
 from directory.seed import seed_bundled_directory
 from directory.store import load_cards, load_synonyms
 from directory.text import name_key
-from directory.triage import Triage
+from directory.triage import Triage, whole_text
 from directory.vectors import load_vectors
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "ranking"
@@ -102,6 +104,21 @@ def fit(x: np.ndarray, y: np.ndarray, confident_at: float, c: float) -> RankingM
     return RankingModel(weights, round(float(model.intercept_[0]), 4), confident_at)
 
 
+def example_bank(matcher: Matcher, writers: dict[str, list[dict]]) -> Examples:
+    """Every training question as a query vector with its acceptable services."""
+    assert matcher.encoder is not None
+    cases = [c for w in writers.values() for c in w]
+    vectors = np.vstack(
+        [matcher.encoder.encode([whole_text(c["text"]) or c["text"]]) for c in cases]
+    )
+    return Examples.of(
+        vectors,
+        [c["expected_any"] for c in cases],
+        [c["writer"] for c in cases],
+        encoder=matcher.encoder.name,
+    )
+
+
 def top_k(matcher: Matcher, cases: list[dict]) -> tuple[int, int]:
     top1 = top3 = 0
     for case in cases:
@@ -122,16 +139,37 @@ def main(argv: list[str]) -> int:
     matcher = asyncio.run(bundled_matcher(placeholder))
     matcher.assess = functools.lru_cache(maxsize=None)(matcher.assess)  # type: ignore[method-assign]
     writers = read_writers(exclude=HELD_OUT)
-    data = {w: examples(matcher, cases) for w, cases in writers.items()}
+    bank = example_bank(matcher, writers)
+
+    def features(writer: str, unseen: set[str]) -> tuple[np.ndarray, np.ndarray]:
+        """A writer's rows, their example votes from other writers not in `unseen` (a
+        question never votes for itself, and the writer scored in a fold is never seen)."""
+        matcher.examples = bank.without({writer, *unseen})
+        return examples(matcher, writers[writer])
+
+    # The model for questions no example is near: the same rows without any example's vote.
+    matcher.examples = None
+    alone_rows = {w: examples(matcher, cases) for w, cases in writers.items()}
+
+    def both(held: str | None, threshold: float) -> RankingModel:
+        """Both models, fitted on every writer but `held`."""
+        kept = [w for w in writers if w != held]
+        rows = [features(w, {held} if held else set()) for w in kept]
+        alone_x = np.vstack([alone_rows[w][0] for w in kept])
+        alone_y = np.concatenate([alone_rows[w][1] for w in kept])
+        alone = fit(alone_x, alone_y, threshold, args.c)
+        x, y = np.vstack([r[0] for r in rows]), np.concatenate([r[1] for r in rows])
+        return replace(fit(x, y, threshold, args.c), alone=alone)
 
     print(f"leave-one-writer-out over {', '.join(writers)} (C={args.c}):")
     totals = {t: [0, 0] for t in THRESHOLDS}
     n = sum(len(c) for c in writers.values())
     for held in writers:
-        x = np.vstack([data[w][0] for w in writers if w != held])
-        y = np.concatenate([data[w][1] for w in writers if w != held])
+        fold = both(held, 0.0)
+        matcher.examples = bank.without({held})
         for threshold in THRESHOLDS:
-            matcher.ranking = fit(x, y, threshold, args.c)
+            alone = replace(fold.alone, confident_at=threshold) if fold.alone else None
+            matcher.ranking = replace(fold, confident_at=threshold, alone=alone)
             one, three = top_k(matcher, writers[held])
             totals[threshold][0] += one
             totals[threshold][1] += three
@@ -140,16 +178,16 @@ def main(argv: list[str]) -> int:
     # Among equally good thresholds the highest: offer the coordinator whenever it costs nothing.
     best = max(THRESHOLDS, key=lambda t: (totals[t][0] + totals[t][1], t))
 
-    x = np.vstack([d[0] for d in data.values()])
-    y = np.concatenate([d[1] for d in data.values()])
-    model = fit(x, y, best, args.c)
+    model = both(None, best)
+    assert model.alone is not None
+    bank.save()
     one, three = totals[best]
     args.out.write_text(
         json.dumps(
             {
                 "_provenance": (
                     f"tools/train_ranking.py: logistic regression (C={args.c}) on "
-                    f"{len(y)} candidates of {n} questions by writers {', '.join(writers)} "
+                    f"the candidates of {n} questions by writers {', '.join(writers)} "
                     f"(corpus/ranking); held out, never read: {', '.join(HELD_OUT)}. "
                     f"Leave-one-writer-out at this threshold: top-1 {one / n:.1%}, "
                     f"top-3 {three / n:.1%}."
@@ -158,6 +196,11 @@ def main(argv: list[str]) -> int:
                 "weights": list(model.weights),
                 "bias": model.bias,
                 "confident_at": model.confident_at,
+                "alone": {
+                    "weights": list(model.alone.weights),
+                    "bias": model.alone.bias,
+                    "confident_at": model.alone.confident_at,
+                },
             },
             ensure_ascii=False,
             indent=2,
