@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, computed_field, field_validator
@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    # "text" for a person at one machine; "json": one JSON object a line for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    # Bearer token for /metrics; unset, /metrics is open (set it in production).
+    metrics_token: SecretStr | None = None
     # Public address of the app; Twilio signatures and Telegram webhooks are computed on it.
     public_base_url: str | None = None
     # Salt for the hashes we log instead of phone numbers and chat ids.
@@ -153,6 +157,9 @@ class Settings(BaseSettings):
     # Meeting reminders, hours before the meeting (whole days keep the wall-clock time).
     reminder_offsets_hours: list[float] = Field(default_factory=lambda: [48.0, 2.0])
     sms_worker_enabled: bool = True  # the SMS queue worker runs inside `serve`
+    # `serve` also runs the background work (SMS worker, reminders, upkeep, Telegram polling):
+    # one machine, one command. At scale false, and `familjeguiden worker` processes run it.
+    worker_in_serve: bool = True
 
     # Limits. Their state is in the database, so they hold across app instances.
     # Web chat messages (POST /api/chat) per client address and per conversation.

@@ -2,21 +2,20 @@
 
 Without Twilio credentials meetings can still be booked; their SMS wait in the queue and go
 out once SMS is switched on (reminders whose meeting has passed then expire, never late).
+The queue worker and the hourly upkeep are background work (bot.jobs.background): they run
+where background work runs, `serve` (WORKER_IN_SERVE) or `familjeguiden worker`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import os
-import socket
-import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from bot.core.dto import Channel
+from bot.jobs.background import Background
 from bot.meetings.reminders import ReminderWorker
 from bot.settings import Settings
 from bot.sms.sender import QueuedSmsSender, TwilioConfig, TwilioSms
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STATUS_PATH = "/sms/twilio/status"
-UPKEEP_SECONDS = 3600
+UPKEEP_EVERY = timedelta(hours=1)
 
 
 def twilio_config(settings: Settings) -> TwilioConfig:
@@ -46,45 +45,38 @@ def twilio_config(settings: Settings) -> TwilioConfig:
 
 
 class SmsRuntime:
-    """The worker task's lifetime follows the app's lifespan."""
+    """The Twilio client, the queue worker and the queued sender of one app."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, *, worker_id: str) -> None:
         self.twilio = TwilioSms(twilio_config(ctx.settings))
-        worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.worker = ReminderWorker(ctx.sessions, self.twilio, ctx.clock, worker_id)
         self.sender = QueuedSmsSender(sessions=ctx.sessions, clock=ctx.clock,
                                       wake=self.worker.wake.set)  # fmt: skip
-        self._tasks: list[asyncio.Task[None]] = []
 
-    async def start(self, ctx: AppContext) -> None:
-        if ctx.settings.sms_worker_enabled:
-            self._tasks = [
-                asyncio.create_task(self.worker.run_forever(), name="sms-worker"),
-                asyncio.create_task(self._upkeep(ctx), name="sms-upkeep"),
-            ]
+    def schedule(self, background: Background, ctx: AppContext) -> None:
+        """The worker runs in every instance with background work (each row has its own
+        lease); the upkeep once an hour across them all. SMS_WORKER_ENABLED=false: neither."""
+        if not ctx.settings.sms_worker_enabled:
+            return
 
-    async def stop(self, ctx: AppContext) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        async def upkeep() -> None:
+            await self.upkeep_once(ctx)
+
+        background.always("sms-worker", self.worker.run_forever)
+        background.every("sms-upkeep", UPKEEP_EVERY, upkeep)
+
+    async def stop(self, _ctx: AppContext) -> None:
         await self.twilio.close()
 
-    async def _upkeep(self, ctx: AppContext) -> None:
-        """Hourly: forget finished SMS older than RETENTION_DAYS (never ends on an error)."""
-        while True:
-            try:
-                async with ctx.sessions() as session:
-                    removed = await purge_old(
-                        session=session,
-                        now=ctx.clock(),
-                        retention_days=ctx.settings.retention_days,
-                    )
-                    await session.commit()
-                log.info("sms upkeep: %d old rows removed", removed)
-            except Exception:
-                log.exception("sms upkeep failed")
-            await asyncio.sleep(UPKEEP_SECONDS)
+    async def upkeep_once(self, ctx: AppContext) -> int:
+        """Forget finished SMS older than RETENTION_DAYS."""
+        async with ctx.sessions() as session:
+            removed = await purge_old(
+                session=session, now=ctx.clock(), retention_days=ctx.settings.retention_days
+            )
+            await session.commit()
+        log.info("sms upkeep: %d old rows removed", removed)
+        return removed
 
 
 def install_sms(app: FastAPI, ctx: AppContext) -> None:
@@ -96,9 +88,10 @@ def install_sms(app: FastAPI, ctx: AppContext) -> None:
     if not ctx.settings.public_base_url:
         log.warning("SMS on without PUBLIC_BASE_URL: Twilio webhooks cannot be verified (403)")
 
-    runtime = SmsRuntime(ctx)
+    background: Background = app.state.background
+    runtime = SmsRuntime(ctx, worker_id=background.holder)
     ctx.senders[Channel.sms] = runtime.sender
     app.include_router(make_router())
-    app.state.startup_hooks.append(runtime.start)
+    runtime.schedule(background, ctx)
     app.state.shutdown_hooks.append(runtime.stop)
     app.state.sms = runtime

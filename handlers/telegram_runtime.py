@@ -3,16 +3,16 @@
 `install_telegram(app, ctx)` is called once by bot.app.build(). With no TELEGRAM_BOT_TOKEN it
 only logs that Telegram is off. Otherwise it registers the TelegramSender (so coordinator
 replies can reach parents), the webhook route when PUBLIC_BASE_URL and
-TELEGRAM_WEBHOOK_SECRET are set, and start-up/shutdown hooks: long polling as a background
-task, or setWebhook. All conversation state is in the database, so several instances can run.
+TELEGRAM_WEBHOOK_SECRET are set, and start-up/shutdown hooks: setWebhook, or long polling as
+background work that one instance at a time runs (handlers/telegram_polling.py, elected by
+bot.jobs.leader). All conversation state is in the database, so several instances can run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher
@@ -24,9 +24,11 @@ from fastapi import FastAPI
 from bot.clock import Clock
 from bot.core.dto import Channel
 from bot.db import SessionFactory
+from bot.jobs.background import Background
 from bot.settings import Settings
 from directory.municipalities import MunicipalityResolver
 from handlers.telegram import MunicipalityNames, make_router
+from handlers.telegram_polling import TelegramPoller, forget_old_updates
 from handlers.telegram_sender import TelegramSender
 from handlers.telegram_webhook import WEBHOOK_PATH, make_webhook_router
 
@@ -35,8 +37,7 @@ if TYPE_CHECKING:
     from bot.core.conversation import ConversationCore
 
 log = logging.getLogger(__name__)
-
-POLLING_TIMEOUT = 25  # seconds a getUpdates long poll waits on Telegram's side
+PURGE_EVERY = timedelta(hours=6)  # forgetting handled update ids
 
 
 # aiogram logs network errors with the request URL, and the URL carries the bot token.
@@ -62,7 +63,6 @@ class TelegramRuntime:
     bot: Bot
     sender: TelegramSender
     dispatcher: Dispatcher | None = None  # built at start-up, when the core exists
-    polling: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -107,6 +107,8 @@ def install_telegram(app: FastAPI, ctx: AppContext) -> None:
     redactor = TokenRedactor(bot.token)
     if settings.telegram_webhook_enabled:
         app.include_router(make_webhook_router())
+    else:
+        _poll_in_background(app.state.background, runtime, ctx)
 
     async def start(ctx: AppContext) -> None:
         for name in AIOGRAM_LOGGERS:
@@ -118,10 +120,11 @@ def install_telegram(app: FastAPI, ctx: AppContext) -> None:
             municipalities=MunicipalityResolver.load(),
             sessions=ctx.sessions,
         )
-        await start_telegram(runtime, settings)
+        await start_telegram(runtime, settings, polls_here=app.state.background.enabled)
 
     async def stop(_ctx: AppContext) -> None:
-        await stop_telegram(runtime)
+        # The poller (background work) has stopped by now: its hook runs first.
+        await runtime.bot.session.close()
         for name in AIOGRAM_LOGGERS:
             logging.getLogger(name).removeFilter(redactor)
 
@@ -133,28 +136,34 @@ async def _log_off(_ctx: AppContext) -> None:
     log.info("Telegram: off (no TELEGRAM_BOT_TOKEN)")
 
 
-async def start_telegram(runtime: TelegramRuntime, settings: Settings) -> None:
-    """Webhook mode when configured, otherwise long polling in a background task."""
+def _poll_in_background(background: Background, runtime: TelegramRuntime, ctx: AppContext) -> None:
+    """Long polling as leader-only background work, and forgetting old update ids."""
+
+    async def poll() -> None:
+        assert runtime.dispatcher is not None  # the start-up hook ran before background work
+        poller = TelegramPoller(
+            bot=runtime.bot, dispatcher=runtime.dispatcher, sessions=ctx.sessions, clock=ctx.clock
+        )
+        await poller.run()
+
+    async def purge() -> None:
+        await forget_old_updates(sessions=ctx.sessions, clock=ctx.clock)
+
+    # One poller per bot: the lock's name carries the bot's id.
+    background.leading(f"telegram-polling:{runtime.bot.id}", poll)
+    background.every("telegram-update-ids", PURGE_EVERY, purge)
+
+
+async def start_telegram(
+    runtime: TelegramRuntime, settings: Settings, *, polls_here: bool
+) -> None:
+    """Webhook mode when configured; otherwise say where long polling runs."""
     if settings.telegram_webhook_enabled:
         await _set_webhook(runtime, settings)
-        return
-    runtime.polling = asyncio.create_task(_poll(runtime), name="telegram-polling")
-    log.info("Telegram: polling")
-
-
-async def stop_telegram(runtime: TelegramRuntime) -> None:
-    """Stop polling (if running) and close the HTTP session. The webhook stays set, on
-    purpose: other instances behind the same URL keep receiving updates."""
-    if runtime.polling is not None and runtime.dispatcher is not None:
-        try:
-            # stop_polling, not cancel: it also stops the per-bot task start_polling made.
-            await runtime.dispatcher.stop_polling()
-        except RuntimeError:  # not polling yet (still in deleteWebhook)
-            runtime.polling.cancel()
-        with suppress(asyncio.CancelledError):
-            await runtime.polling
-        runtime.polling = None
-    await runtime.bot.session.close()
+    elif polls_here:
+        log.info("Telegram: long polling, by the instance elected among those running it")
+    else:
+        log.info("Telegram: long polling runs in `familjeguiden worker` (WORKER_IN_SERVE=false)")
 
 
 async def _set_webhook(runtime: TelegramRuntime, settings: Settings) -> None:
@@ -171,21 +180,3 @@ async def _set_webhook(runtime: TelegramRuntime, settings: Settings) -> None:
         log.error("Telegram: setWebhook failed (%s)", type(error).__name__)
         return
     log.info("Telegram: webhook at %s", url)
-
-
-async def _poll(runtime: TelegramRuntime) -> None:
-    assert runtime.dispatcher is not None
-    try:
-        # getUpdates is refused while a webhook is set (409), e.g. after a production run.
-        await runtime.bot.delete_webhook(drop_pending_updates=False)
-    except TelegramAPIError as error:
-        log.warning("Telegram: deleteWebhook failed (%s); polling anyway", type(error).__name__)
-    try:
-        await runtime.dispatcher.start_polling(
-            runtime.bot,
-            polling_timeout=POLLING_TIMEOUT,
-            handle_signals=False,  # uvicorn owns SIGINT/SIGTERM and runs our shutdown hook
-            close_bot_session=False,  # stop_telegram closes it, after the last reply
-        )
-    except TelegramAPIError as error:  # e.g. a revoked token: getMe is refused
-        log.error("Telegram: polling stopped (%s)", type(error).__name__)

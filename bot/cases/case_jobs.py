@@ -1,24 +1,23 @@
 """Periodic case upkeep: re-notify overdue cases and delete data past its retention.
 
-Registered as a start-up hook; the loop only sleeps between runs, while each run reads
-the injected clock, so tests call `run_once` directly with a FakeClock.
+A periodic job of the app's background work (bot.jobs): once per interval across all
+instances. Each run reads the injected clock, so tests call `run_once` with a FakeClock.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from fastapi import FastAPI
+from bot.jobs.background import Background
 
+if TYPE_CHECKING:
     from bot.context import AppContext
 
 log = logging.getLogger(__name__)
-INTERVAL_SECONDS = 300
+INTERVAL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -40,27 +39,10 @@ async def run_once(ctx: AppContext) -> UpkeepResult:
     return UpkeepResult(overdue=len(overdue), purged=purged)
 
 
-async def _loop(ctx: AppContext, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)  # first pass after one interval: start-up stays quiet
-        try:
-            await run_once(ctx)
-        except Exception:  # one failed pass (e.g. the DB restarting) must not end the loop
-            log.exception("case upkeep failed; retrying next interval")
+def schedule(background: Background, ctx: AppContext, *, interval: timedelta = INTERVAL) -> None:
+    """Run the upkeep once per interval, wherever background work runs."""
 
+    async def upkeep() -> None:
+        await run_once(ctx)
 
-def install(app: FastAPI, *, interval: float = INTERVAL_SECONDS) -> None:
-    """Start the upkeep loop with the app and cancel it on shutdown."""
-    tasks: list[asyncio.Task[None]] = []
-
-    async def start(ctx: AppContext) -> None:
-        tasks.append(asyncio.create_task(_loop(ctx, interval), name="case-upkeep"))
-
-    async def stop(_ctx: AppContext) -> None:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    app.state.startup_hooks.append(start)
-    app.state.shutdown_hooks.append(stop)
+    background.every("case-upkeep", interval, upkeep)
