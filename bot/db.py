@@ -6,8 +6,10 @@ sqlmodel's AsyncSession with expire_on_commit=False: nothing is lazy-loaded afte
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
@@ -28,6 +30,7 @@ SessionFactory = async_sessionmaker[AsyncSession]
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL and foreign keys, Postgres a sane pool."""
+    kwargs.setdefault("hide_parameters", True)  # errors and logs never quote a row's values
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
         in_memory = url.endswith(":memory:") or url.rstrip("/").endswith("sqlite+aiosqlite:")
@@ -46,6 +49,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+_WRITERS: WeakKeyDictionary[AsyncEngine, asyncio.Lock] = WeakKeyDictionary()
+
+
+def sqlite_writer(engine: AsyncEngine) -> asyncio.Lock | None:
+    """This process's queue for writing to a SQLite database (None on PostgreSQL): SQLite has
+    one writer at a time and its busy handler waits by sleeping (1 to 100 ms a try), so the
+    hot writers (chat turns, rate limits) take this lock around their transactions."""
+    if engine.dialect.name != "sqlite":
+        return None
+    return _WRITERS.setdefault(engine, asyncio.Lock())
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:

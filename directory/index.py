@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -17,15 +21,42 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.ops import metrics
 from directory.encoder import DEFAULT_ENCODER, Encoder, load_encoder
 from directory.matcher import Matcher
 from directory.municipalities import MunicipalityResolver
 from directory.store import directory_revision, load_cards, load_synonyms
 from directory.synonyms import load_bundled_synonyms
 from directory.triage import Triage
+from directory.urgency import Urgency
 from directory.vectors import fill_missing, load_vectors
 
 log = logging.getLogger(__name__)
+JUDGEMENTS_KEPT = 1024
+
+
+@dataclass(frozen=True, eq=False)
+class RememberingTriage(Triage):
+    """Triage that keeps its latest judgements by text. The conversation core triages a
+    question before its turn (so its encoding runs outside SQLite's writer lock) and the
+    matcher triages it again when ranking: the second time is a lookup, not a second pass
+    of the rules and the model."""
+
+    _kept: OrderedDict[str, Urgency] = field(default_factory=OrderedDict, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def assess(self, text: str) -> Urgency:
+        with self._guard:
+            kept = self._kept.get(text)
+            if kept is not None:
+                self._kept.move_to_end(text)
+                return kept
+        judged = super().assess(text)
+        with self._guard:
+            self._kept[text] = judged
+            if len(self._kept) > JUDGEMENTS_KEPT:
+                self._kept.popitem(last=False)
+        return judged
 
 
 class DirectoryIndex:
@@ -56,6 +87,11 @@ class DirectoryIndex:
         """The process-wide sentence encoder (None with ENCODER=none)."""
         return load_encoder(self._encoder)
 
+    @property
+    def loaded(self) -> bool:
+        """A matcher was built (readiness: this instance can answer questions)."""
+        return self._matcher is not None
+
     def invalidate(self) -> None:
         """The directory changed here: check the revision on the next `get()`."""
         self._stale = True
@@ -78,6 +114,7 @@ class DirectoryIndex:
     async def _refresh(self) -> None:
         self._stale = False
         self._checked_at = self._clock()
+        started = time.perf_counter()  # build time (a metric), not the dialogue's clock
         async with self._sessions() as session:
             revision = await directory_revision(session=session)
             if self._matcher is not None and revision == self._revision:
@@ -88,7 +125,7 @@ class DirectoryIndex:
             vectors = await self._vectors(session, encoder, [c.id for c in cards])
         if self._resolver is None or self._triage is None:
             self._resolver = await asyncio.to_thread(MunicipalityResolver.load)
-            self._triage = await asyncio.to_thread(Triage.load, encoder)
+            self._triage = await asyncio.to_thread(RememberingTriage.load, encoder)
         self._matcher = await asyncio.to_thread(
             Matcher.build,
             cards,
@@ -101,6 +138,7 @@ class DirectoryIndex:
         )
         self._revision = revision
         log.info("directory index built: %d services (revision changed)", len(cards))
+        metrics.INDEX_BUILD_SECONDS.observe(time.perf_counter() - started)
 
     async def _vectors(
         self, session: AsyncSession, encoder: Encoder | None, ids: list[str]

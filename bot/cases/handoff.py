@@ -24,6 +24,7 @@ from bot.core.dto import Channel, Reply
 from bot.core.models import Author, Conversation, ConversationMessage
 from bot.core.ports import HandoffOpened, ParentRelayed
 from bot.core.senders import TextSender
+from bot.ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class CaseHandoff:
             hours=hours,
         )
         await self._notify("case_opened", session=session, case=case, conversation=conversation)
+        metrics.HANDOFFS.labels(str(conversation.channel)).inc()
         text = handoff_texts.acknowledgement(
             municipality=municipality,
             answer_by=hours.expected_answer(at),

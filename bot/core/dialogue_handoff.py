@@ -119,5 +119,5 @@ class HandoffSteps:
         await store.delete_conversation(session=turn.session, conversation=turn.conversation)
         await turn.session.commit()
         turn.deleted = True
-        log.info("conversation %s deleted on request", turn.conversation.id)
+        log.info("a %s conversation was deleted on request", turn.inbound.channel.value)
         return [Reply(text=t("deleted", turn.lang))]

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.ops import metrics
 from bot.sms.sender import SmsSendError
 from bot.sms.sms_models import OutboundSms, OutboundStatus, SmsDelivery
 from bot.sms.sms_queue import (
@@ -146,6 +147,7 @@ class ReminderWorker:
     ) -> dict[str, object]:
         """Retry later or give up; `unknown`: the message may be at Twilio (look first)."""
         log.warning("sms %s attempt %d failed: %s", row.id, row.attempts, error.reason)
+        metrics.SMS_SEND_FAILURES.labels("send").inc()
         reason = unconfirmed(error.reason) if unknown else error.reason
         if error.retryable and row.attempts < self.retry.max_attempts:
             retry_at = as_utc(self.clock()) + self.retry.delay(row.attempts)
@@ -210,6 +212,7 @@ def _apply_status(
     if status == "delivered":
         row.status = OutboundStatus.delivered
     elif status in ("failed", "undelivered"):
+        metrics.SMS_SEND_FAILURES.labels("delivery").inc()
         expired = row.expires_at is not None and now >= as_utc(row.expires_at)
         retryable = error_code is None or error_code in RETRYABLE_DELIVERY_ERRORS
         if retryable and not expired and row.attempts < retry.max_attempts:
