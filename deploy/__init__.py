@@ -1,0 +1,1 @@
+"""Running several instances behind nginx: config, process control, the scale CLI."""
