@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 # Every module that defines tables (see import_models).
 import bot.cases.case_models
 import bot.core.models
+import bot.jobs.models
 import bot.sms.sms_models
 import bot.staff.models  # noqa: F401
 import directory.models  # noqa: F401
@@ -29,12 +30,22 @@ from bot.core.conversation import ConversationCore
 from bot.core.dto import Channel
 from bot.core.ports import Handoff
 from bot.core.senders import StoredOnlySender
-from bot.db import make_engine, make_session_factory, migrate, portable_enums
+from bot.db import make_engine, make_session_factory, portable_enums
+from bot.jobs.background import Background
+from bot.jobs.locks import migrate_once
 from bot.settings import Settings, get_settings
 from bot.staff.limits import RateLimits
 from directory.index import DirectoryIndex
 from directory.seed import seed_on_startup
-from handlers import api_docs, http_security, inbox, telegram_coordinators, web
+from handlers import (
+    api_docs,
+    db_unavailable,
+    http_security,
+    inbox,
+    ops,
+    telegram_coordinators,
+    web,
+)
 from handlers.sms_runtime import install_sms
 from handlers.telegram_runtime import install_telegram
 
@@ -55,9 +66,11 @@ def build(
     engine: AsyncEngine | None = None,
     run_migrations: bool = True,
     handoff: Handoff | None = None,
+    run_background: bool | None = None,
 ) -> FastAPI:
     """Create the app. Tests pass their own engine (already migrated) and a FakeClock;
-    `handoff` replaces the case handoff the core calls (e.g. a test double)."""
+    `handoff` replaces the case handoff the core calls (e.g. a test double);
+    `run_background` (default WORKER_IN_SERVE) starts the background work with the app."""
     settings = settings or Settings()
     engine = engine or make_engine(settings.database_url)
     ctx = AppContext(
@@ -89,7 +102,7 @@ def build(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if run_migrations:
-            await migrate(engine)
+            await migrate_once(engine)  # instances starting together migrate one by one
         # Feature start-up hooks (seed the directory, start Telegram, the scheduler ...).
         for hook in app.state.startup_hooks:
             await hook(ctx)
@@ -108,16 +121,15 @@ def build(
     app.state.rate_limits = RateLimits(engine)  # counts in the database: all instances
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
+    # Jobs, workers and Telegram polling register here; bot.jobs.background says where.
+    app.state.background = Background(
+        enabled=settings.worker_in_serve if run_background is None else run_background
+    )
     app.dependency_overrides[get_settings] = lambda: settings
-
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        """Liveness probe."""
-        return {"status": "ok"}
 
     # Features register their routers and start-up hooks here, one line each.
     app.state.startup_hooks.append(seed_on_startup)  # the bundled directory, first
-    case_jobs.install(app)
+    case_jobs.schedule(app.state.background, ctx)  # overdue cases, retention
     install_telegram(app, ctx)  # sender, webhook route, polling/webhook start-up
     telegram_coordinators.install(app, ctx)  # after Telegram: uses its bot and dispatcher
     install_sms(app, ctx)  # Twilio webhook, queued SMS sender, reminder worker (if enabled)
@@ -126,5 +138,16 @@ def build(
     app.include_router(web.make_router())  # / and /api/chat: the web chat
     app.include_router(api_docs.make_router(app.title))  # /docs, the API's try-it page
     app.add_exception_handler(RequestValidationError, web.validation_error)  # 422, never 500
+    db_unavailable.install(app)  # 503 + Retry-After while the database is away
     http_security.install(app, settings)  # headers, body caps, trusted proxies
+    # Background work starts after every other start-up hook and stops before them.
+    app.state.startup_hooks.append(app.state.background.start)
+    app.state.shutdown_hooks.append(app.state.background.stop)
+    ops.install(app)  # /healthz, /readyz, /metrics; last, so it logs and counts every answer
     return app
+
+
+def create_app() -> FastAPI:
+    """uvicorn's factory for `serve --workers N` (bot.app:create_app): each worker process
+    builds its app from the environment; the parent process has migrated the database."""
+    return build(Settings(), run_migrations=False)

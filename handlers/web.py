@@ -24,10 +24,10 @@ from pydantic import UUID4, BaseModel, BeforeValidator, Field
 
 from admin.deps import LimitsDep, client_address
 from bot.context import AppContext, get_ctx
-from bot.core.conversations import ConversationIdTaken, get_conversation
-from bot.core.dialogue import State
+from bot.core.conversation import ConversationFull
+from bot.core.conversations import ConversationIdTaken
 from bot.core.dto import Channel, Inbound, Reply
-from bot.core.intents import Intent, classify, clean
+from bot.core.intents import clean
 from bot.staff.limits import Bucket
 
 HERE = Path(__file__).parent
@@ -37,9 +37,6 @@ STATIC = {
     "chat.css": "text/css",
     "api-docs.js": "text/javascript",  # the /docs page's start-up (handlers/api_docs.py)
 }
-# A full conversation still takes "radera" and its confirmation, up to this many messages more.
-DELETE_ROOM = 10
-
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 After = Annotated[int, Query(ge=0, le=2**31 - 1, description="only messages after this seq")]
 PageSize = Annotated[
@@ -165,8 +162,6 @@ def make_router() -> APIRouter:
                 f"too many messages: try again in {wait} s",
                 headers={"Retry-After": str(wait)},
             )
-        if body.conversation_id is not None:
-            await _refuse_when_full(ctx, conversation_id, body)
         inbound = Inbound(
             channel=Channel.web,
             sender_ref=conversation_id,
@@ -176,9 +171,15 @@ def make_router() -> APIRouter:
             action=body.action,
         )
         try:
-            done = await ctx.core.exchange(inbound)
+            done = await ctx.core.exchange(inbound, max_messages=settings.chat_max_messages)
         except ConversationIdTaken:
             raise HTTPException(404, "unknown conversation") from None
+        except ConversationFull as full:
+            raise HTTPException(
+                409,
+                f"conversation_id: the conversation has reached {full.cap} messages; only "
+                "'radera' is taken now; start a new one with conversation_id null",
+            ) from None
         return ChatOut(
             conversation_id=conversation_id,
             messages=[_message(r) for r in done.replies],
@@ -207,24 +208,3 @@ def make_router() -> APIRouter:
         )
 
     return router
-
-
-async def _refuse_when_full(ctx: AppContext, conversation_id: str, body: ChatIn) -> None:
-    """409 when the conversation holds chat_max_messages; "radera" (and its yes) still pass,
-    a little beyond it, so a parent can always delete what they wrote."""
-    async with ctx.sessions() as session:
-        found = await get_conversation(session=session, conversation_id=conversation_id)
-    cap = ctx.settings.chat_max_messages
-    if found is None or found.last_seq < cap:
-        return
-    deleting = (
-        classify(body.text, body.action).intent in (Intent.delete, Intent.delete_confirmed)
-        or found.state == State.awaiting_delete
-    )
-    if deleting and found.last_seq < cap + DELETE_ROOM:
-        return
-    raise HTTPException(
-        409,
-        f"conversation_id: the conversation has reached {cap} messages; only 'radera' is "
-        "taken now; start a new one with conversation_id null",
-    )

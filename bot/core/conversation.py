@@ -10,17 +10,19 @@ handoff and deletion points (bot.core.dialogue_handoff); shared types in bot.cor
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.core import conversations as store
+from bot.core.commits import GroupCommit
 from bot.core.dialogue import MAX_MATCH_CHARS, Directory, State, Turn
 from bot.core.dialogue_answers import Answers
 from bot.core.dialogue_handoff import HandoffSteps
@@ -42,7 +44,8 @@ from bot.core.intents import (
 from bot.core.models import Author, Conversation, ConversationMessage
 from bot.core.ports import Handoff
 from bot.core.texts import t
-from bot.db import SessionFactory
+from bot.db import SessionFactory, sqlite_writer
+from bot.ops import metrics
 from directory.facts import detect_language, language_evidence
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,8 @@ _SIMPLE = {Intent.empty: "empty", Intent.help: "help", Intent.thanks: "thanks"}
 # Read as an answer while a yes/no question is pending (commands and buttons keep their sense).
 _FREE_TEXT = {Intent.question, Intent.thanks, Intent.cost, Intent.greet, Intent.more}
 SHORT_ANSWER_WORDS = 6  # a longer message at a yes/no step is a new question
+# A full conversation still takes "radera" and its confirmation, up to this many messages more.
+DELETE_ROOM = 10
 INTENT_SURE = 0.5  # the learned head's probability needed to change a question's reading
 # Buttons, numbers and commands in their fixed forms carry no danger of their own.
 _NO_TRIAGE = {
@@ -71,9 +76,39 @@ _NO_TRIAGE = {
 
 
 def _worth_triage(turn: Turn) -> bool:
-    if turn.inbound.action or turn.parsed.intent in _NO_TRIAGE:
+    return _triaged(turn.inbound, turn.parsed)
+
+
+def _triaged(inbound: Inbound, parsed: Parsed) -> bool:
+    if inbound.action or parsed.intent in _NO_TRIAGE:
         return False
-    return turn.parsed.intent is Intent.question or len(turn.inbound.text.split()) >= 2
+    return parsed.intent is Intent.question or len(inbound.text.split()) >= 2
+
+
+def _worth_encoding(inbound: Inbound) -> bool:
+    """Will this message most likely be triaged (and so encoded)? Read as the turn first
+    reads it; a guess either way costs time only, never a different answer."""
+    return _triaged(inbound, classify(inbound.text, inbound.action))
+
+
+def _full(conversation: Conversation, inbound: Inbound, cap: int) -> bool:
+    """The conversation holds `cap` messages: only "radera" (and its yes) still pass, a
+    little beyond it, so a parent can always delete what they wrote."""
+    if conversation.last_seq < cap:
+        return False
+    deleting = (
+        classify(inbound.text, inbound.action).intent in (Intent.delete, Intent.delete_confirmed)
+        or conversation.state == State.awaiting_delete
+    )
+    return not (deleting and conversation.last_seq < cap + DELETE_ROOM)
+
+
+class ConversationFull(Exception):
+    """The conversation holds its most messages; only deleting it is taken."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(f"the conversation has reached {cap} messages")
+        self.cap = cap
 
 
 @dataclass(frozen=True)
@@ -100,53 +135,96 @@ class ConversationCore:
             handoff=handoff, answers=self._answers, default_municipality=default_municipality
         )
         engine = sessions.kw.get("bind")
-        sqlite = engine is not None and engine.dialect.name == "sqlite"
-        self._sqlite_lock: asyncio.Lock | None = asyncio.Lock() if sqlite else None
+        self._writer = sqlite_writer(engine) if engine is not None else None
+        self._group = GroupCommit.for_engine(engine)
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Answer one parent message; a redelivered message gets the same answer again."""
         return (await self.exchange(inbound)).replies
 
-    async def exchange(self, inbound: Inbound) -> Exchange:
-        """handle(), plus where the conversation now stands (for the web chat's polling)."""
+    async def exchange(self, inbound: Inbound, *, max_messages: int | None = None) -> Exchange:
+        """handle(), plus where the conversation now stands (for the web chat's polling).
+
+        With `max_messages`, a conversation holding that many takes only deletion (a little
+        beyond it): anything else raises ConversationFull and stores nothing."""
         inbound = replace(
             inbound, text=clean(inbound.text), municipality_hint=clean(inbound.municipality_hint)
         )
-        async with self._one_writer(), self._sessions() as session:
-            at = self._clock()
-            conversation = await store.get_or_create_conversation(
-                session=session, channel=inbound.channel, sender_ref=inbound.sender_ref, at=at
-            )
-            if inbound.external_id:
-                earlier = await store.find_message_by_external_id(
-                    session=session,
-                    conversation_id=conversation.id,
-                    external_id=inbound.external_id,
-                )
-                if earlier is not None:
-                    replies = await store.replies_after(session=session, message=earlier)
-                    replayed = [store.reply_from_message(m) for m in replies]
-                    return Exchange(conversation.id, replayed, conversation.last_seq)
-            turn = await self._begin(session, conversation, inbound, at)
+        # Encoding is most of a question's cost: done first, outside the SQLite writer's
+        # lock, so other chats' questions are encoded on the other cores meanwhile; the turn
+        # then finds the vectors in the encoder's cache.
+        await self._answers.prefetch(inbound.text, worth=_worth_encoding(inbound))
+        for attempt in (1, 2):
             try:
-                replies = await self._respond(turn)
-            except Exception:
-                # Never leave a parent without an answer, nor lose what they wrote: undo the
-                # half-done turn, then store the message with an apology.
-                log.exception("reply failed in conversation %s", conversation.id)
-                await session.rollback()
+                async with self._session() as session, self._one_writer():
+                    done = await self._exchange(session, inbound, max_messages)
+                break
+            except IntegrityError:
+                # Another turn stored this conversation's first message, or this very
+                # message (a redelivery), first: the retry finds it.
+                if attempt == 2:
+                    raise
+        if self._group is not None:
+            await self._group.durable()  # stored on disk before anyone is told
+        return done
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        """The turn's session; on a SQLite file, on a connection that commits without
+        syncing to disk (bot.core.commits: the turn syncs after the writer's lock)."""
+        if self._group is None:
+            async with self._sessions() as session:
+                yield session
+            return
+        async with self._group.connection() as conn, self._sessions(bind=conn) as session:
+            yield session
+
+    async def _exchange(
+        self, session: AsyncSession, inbound: Inbound, max_messages: int | None
+    ) -> Exchange:
+        at = self._clock()
+        conversation, created = await store.open_conversation(
+            session=session, channel=inbound.channel, sender_ref=inbound.sender_ref, at=at
+        )
+        if inbound.external_id and not created:
+            earlier = await store.find_message_by_external_id(
+                session=session, conversation_id=conversation.id, external_id=inbound.external_id
+            )
+            if earlier is not None:
+                replies = await store.replies_after(session=session, message=earlier)
+                replayed = [store.reply_from_message(m) for m in replies]
+                return Exchange(conversation.id, replayed, conversation.last_seq)
+        if max_messages is not None and _full(conversation, inbound, max_messages):
+            raise ConversationFull(max_messages)
+        turn = await self._begin(session, conversation, inbound, at)
+        metrics.MESSAGES.labels(inbound.channel.value).inc()
+        try:
+            replies = await self._respond(turn)
+        except Exception as error:
+            if created and isinstance(error, IntegrityError):
+                raise  # another first message made this conversation: the turn is retried
+            # Never leave a parent without an answer, nor lose what they wrote: undo the
+            # half-done turn, then store the message with an apology.
+            log.exception("reply failed in a %s conversation", inbound.channel.value)
+            await session.rollback()
+            if created:  # the rollback took it out of the session: start it again
+                conversation, _ = await store.open_conversation(
+                    session=session, channel=inbound.channel, sender_ref=inbound.sender_ref, at=at
+                )
+                turn.conversation = conversation
+            else:
                 await session.refresh(conversation)
-                turn.message = await self._store_parent(session, conversation, inbound, at)
-                replies = [Reply(text=t("error", turn.lang))]
-            if turn.deleted:
-                return Exchange(None, replies, 0)
-            await self._store_replies(turn, replies)
-            return Exchange(conversation.id, replies, conversation.last_seq)
+            turn.message = await self._store_parent(session, conversation, inbound, at)
+            replies = [Reply(text=t("error", turn.lang))]
+        if turn.deleted:
+            return Exchange(None, replies, 0)
+        await self._store_replies(turn, replies)
+        return Exchange(conversation.id, replies, turn.conversation.last_seq)
 
     def _one_writer(self) -> AbstractAsyncContextManager[object]:
-        # SQLite has one writer at a time and its busy handler waits by sleeping (up to
-        # 100 ms a try), so concurrent chats queue here instead; PostgreSQL needs no lock.
-        return self._sqlite_lock if self._sqlite_lock is not None else nullcontext()
+        # SQLite has one writer at a time (bot.db.sqlite_writer): concurrent chats queue
+        # here, the rate limits too; PostgreSQL needs no lock.
+        return self._writer if self._writer is not None else nullcontext()
 
     async def history(
         self, conversation_id: str, *, after_seq: int = 0, channel: Channel | None = None
@@ -208,7 +286,7 @@ class ConversationCore:
                 at=turn.at,
                 meta=store.reply_meta(reply),
             )
-        await turn.session.commit()
+        await store.commit_turn(session=turn.session, conversation=turn.conversation)
 
     # --- dialogue ---------------------------------------------------------------------
 
@@ -231,6 +309,8 @@ class ConversationCore:
                 replies = [Reply(text=t("caution", turn.lang)), *replies]
         if level == "urgent" and not turn.ctx.get("urgent"):
             turn.remember(urgent=True)
+        if any(r.urgent for r in replies):  # the emergency guidance, from either path
+            metrics.URGENT_ANSWERS.labels(turn.inbound.channel.value).inc()
         return replies
 
     async def _dispatch(self, turn: Turn) -> list[Reply]:

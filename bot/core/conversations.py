@@ -7,12 +7,14 @@ on ordering (created_at, then seq) and on what "radera" removes.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, Update, bindparam, delete, inspect, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core.dto import Button, Channel, Reply, ServiceRef
 from bot.core.models import Author, Conversation, ConversationMessage
@@ -39,32 +41,92 @@ async def get_conversation(*, session: AsyncSession, conversation_id: str) -> Co
     return await session.get(Conversation, conversation_id)
 
 
-async def get_or_create_conversation(
+@cache
+def _finding(*, web: bool) -> SelectOfScalar[Conversation]:
+    """The conversation of an address (bound :ch, :ref; built once, compiled once)."""
+    ref = bindparam("ref")
+    mine = (Conversation.channel == bindparam("ch")) & (Conversation.sender_ref == ref)
+    if web:
+        # The web chat's address *is* the conversation id (an unguessable uuid4): one query
+        # finds it, or another channel's conversation that has that id.
+        mine = mine | (Conversation.id == ref)
+    return select(Conversation).where(mine)
+
+
+@cache
+def _numbering(changed: frozenset[str]) -> Update:
+    """UPDATE conversation SET <changed columns>, last_seq = last_seq + :taken WHERE id = :cid
+    RETURNING last_seq (built once per set of columns, compiled once)."""
+    table = Conversation.__table__  # type: ignore[attr-defined]
+    values = {key: bindparam(f"set_{key}", type_=table.c[key].type) for key in sorted(changed)}
+    return (
+        update(table)
+        .where(table.c.id == bindparam("cid"))
+        .values(**values, last_seq=table.c.last_seq + bindparam("taken", type_=Integer))
+        .returning(table.c.last_seq)
+    )
+
+
+async def open_conversation(
     *, session: AsyncSession, channel: Channel, sender_ref: str, at: datetime
-) -> Conversation:
-    """The conversation for this address; created (and committed) on first contact."""
-    found = await find_conversation(session=session, channel=channel, sender_ref=sender_ref)
-    if found is not None:
-        return found
+) -> tuple[Conversation, bool]:
+    """The conversation for this address and False, or a new one and True: added to the
+    session, stored by the turn's commit (commit_turn). Two first messages racing both make
+    one; the second commit fails on the unique address (or id), and that turn is retried."""
+    finding = _finding(web=channel == Channel.web)
+    found = list((await session.exec(finding, params={"ch": channel, "ref": sender_ref})).all())
+    for conversation in found:
+        if conversation.channel == channel and conversation.sender_ref == sender_ref:
+            return conversation, False
+    if found:
+        raise ConversationIdTaken(sender_ref)
     conversation = Conversation(
         channel=channel, sender_ref=sender_ref, created_at=at, updated_at=at, last_message_at=at
     )
     if channel == Channel.web:
-        # The web chat's address *is* the conversation id (an unguessable uuid4).
-        if await session.get(Conversation, sender_ref) is not None:
-            raise ConversationIdTaken(sender_ref)
         conversation.id = sender_ref
     session.add(conversation)
-    try:
-        await session.commit()
-    except IntegrityError:
-        # Two first messages raced; the other one created it.
-        await session.rollback()
-        found = await find_conversation(session=session, channel=channel, sender_ref=sender_ref)
-        if found is None:
-            raise
-        return found
-    return conversation
+    return conversation, True
+
+
+async def commit_turn(*, session: AsyncSession, conversation: Conversation) -> None:
+    """Commit a turn: the conversation's changes and the numbers of its new messages in one
+    UPDATE ... RETURNING, the messages in one INSERT, one commit.
+
+    The numbers come from the conversation's counter as in bot.core.models._number_message
+    (atomic, the row locked until the commit), for all of the turn's messages at once; that
+    UPDATE carries the columns the turn changed, so the ORM has no UPDATE of its own left.
+    Messages numbered earlier (a flush mid-turn) keep their numbers."""
+    pending = sorted(
+        (
+            m
+            for m in session.new
+            if isinstance(m, ConversationMessage)
+            and m.conversation_id == conversation.id
+            and not m.seq
+        ),
+        key=lambda m: inspect(m).insert_order,
+    )
+    if pending and inspect(conversation).persistent:
+        changed = {
+            a.key: a.value
+            for a in inspect(conversation).attrs
+            if a.key != "last_seq" and a.history.has_changes()
+        }
+        numbering = _numbering(frozenset(changed))
+        values = {f"set_{key}": value for key, value in changed.items()}
+        values |= {"cid": conversation.id, "taken": len(pending)}
+        with session.no_autoflush:  # the messages go out after their numbers are known
+            numbered = await session.exec(numbering, params=values)  # type: ignore[call-overload]
+            last = int(numbered.scalar_one())
+        for key, value in changed.items():
+            set_committed_value(conversation, key, value)
+        set_committed_value(conversation, "last_seq", last)
+    elif pending:  # made in this turn: its counter starts here
+        conversation.last_seq += len(pending)
+    for n, message in enumerate(pending, conversation.last_seq - len(pending) + 1):
+        message.seq = n
+    await session.commit()
 
 
 async def find_message_by_external_id(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import OrderedDict
 from dataclasses import replace
 
 from rapidfuzz import fuzz
@@ -39,14 +40,49 @@ def is_coordinator(hit: Hit) -> bool:
     return hit.service.name.casefold() == COORDINATOR_SERVICE
 
 
+# Match results kept (one per question and directory): what follow-ups page through.
+RESULTS_KEPT = 2048
+FETCH = MAX_RESULTS + 1  # listing() asks for one more than it shows
+
+
 class Answers:
     def __init__(self, directory: Directory) -> None:
         self._directory = directory
+        self._results: OrderedDict[Query, tuple[int, MatchResult]] = OrderedDict()
+        self._results_of: object | None = None  # the matcher they came from
 
     async def match(self, query: Query, limit: int = MAX_RESULTS) -> MatchResult:
-        # Matching encodes the text (CPU work): in a thread, so other chats go on meanwhile.
+        """The directory's answer to `query`, its first `limit` hits. The result is kept for
+        the longest list a conversation pages through, so follow-ups ("fler", "2", "vad
+        kostar det?") read it again instead of matching again, and number the services as
+        the first answer did; a rebuilt directory (a new matcher) starts afresh."""
         matcher = await self._directory.get()
-        return await asyncio.to_thread(matcher.match, query, limit=limit)
+        if self._results_of is not matcher:
+            self._results.clear()
+            self._results_of = matcher
+        kept = self._results.get(query)
+        if kept is not None and kept[0] >= limit:
+            self._results.move_to_end(query)
+            result = kept[1]
+        else:
+            # Matching encodes the text (CPU work): in a thread, so other chats go on.
+            fetch = max(limit, FETCH)
+            result = await asyncio.to_thread(matcher.match, query, limit=fetch)
+            if self._results_of is matcher:
+                self._results[query] = (fetch, result)
+                if len(self._results) > RESULTS_KEPT:
+                    self._results.popitem(last=False)
+        return replace(result, hits=result.hits[:limit])
+
+    async def prefetch(self, text: str, *, worth: bool) -> None:
+        """Encode what triage will read of a message before its turn begins (see
+        ConversationCore.exchange): the turn's own triage, intent reading and ranking then
+        find the vectors in the encoder's cache."""
+        if not worth or not text.strip():
+            return
+        matcher = await self._directory.get()
+        if matcher.encoder is not None:
+            await asyncio.to_thread(matcher.assess, text[:MAX_MATCH_CHARS])
 
     async def listing(self, query: Query, limit: int = MAX_RESULTS) -> MatchResult:
         """The services to list for a question. Familjeguiden is this chat's own service:
