@@ -61,6 +61,7 @@ def test_the_encoder_setting_swaps_or_switches_off_the_semantic_tier() -> None:
     assert Triage.load(None).model is None
 
 
+@pytest.mark.slow  # 600 held-out messages encoded
 def test_shipped_model_on_held_out_writers(triage: Triage) -> None:
     rows = _held_out()
     judged = [(bool(r["urgent"]), triage.assess(str(r["text"]))) for r in rows]
