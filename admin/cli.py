@@ -14,7 +14,8 @@ from datetime import UTC
 from admin.keys import create_key, create_user
 from admin.validation import canonical_municipality
 from bot.clock import system_clock
-from bot.db import make_engine, make_session_factory, migrate
+from bot.db import make_engine, make_session_factory
+from bot.jobs.locks import migrate_once
 from bot.settings import Settings
 from bot.staff.models import Role
 
@@ -25,7 +26,7 @@ async def create_staff_key(
     """Migrate the database, create the user and a key; returns (user id, plain key)."""
     engine = make_engine(database_url)
     try:
-        await migrate(engine)
+        await migrate_once(engine)  # beside running instances: one at a time
         now = system_clock().astimezone(UTC)
         async with make_session_factory(engine)() as session:
             user = await create_user(

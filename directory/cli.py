@@ -18,7 +18,8 @@ from typing import Any, TextIO
 from sqlalchemy import inspect
 
 from bot.clock import system_clock
-from bot.db import create_all, make_engine, make_session_factory, migrate
+from bot.db import create_all, make_engine, make_session_factory
+from bot.jobs.locks import migrate_once
 from bot.settings import Settings
 from directory.index import DirectoryIndex
 from directory.matcher import Matcher
@@ -65,7 +66,7 @@ async def _load_matcher(settings: Settings) -> Matcher:
     """Migrate (or create) the schema, seed an empty database, build the index once."""
     engine = make_engine(settings.database_url)
     try:
-        await migrate(engine)
+        await migrate_once(engine)  # beside running instances: one at a time
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         if "service" not in tables:  # no migration creates it yet: fall back to the models
